@@ -68,3 +68,12 @@ class RetriesExhausted(DmsError):
         self.last_error = last_error
         self.attempts = attempts
         super().__init__("gave up after %d attempt%s: %s" % (attempts, "" if attempts == 1 else "s", last_error))
+
+
+def failure_details(error):
+    """What a failed result carries besides its message, so playbooks can branch on the API's answer."""
+    if isinstance(error, RetriesExhausted):
+        error = error.last_error
+    if not isinstance(error, ApiError):
+        return {}
+    return {"http_status": error.status, "error_code": error.error_code, "error_msg": error.error_msg, "request_id": error.request_id}

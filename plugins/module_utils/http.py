@@ -1,0 +1,182 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP for the DMS client: one keep-alive session, signing per attempt, retries with backoff, typed errors.
+
+No Ansible imports. The clock, the sleep, the random source and the session are injectable so that the
+retry rules are tested without waiting.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from email.utils import parsedate_to_datetime
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.signing import canonical_query
+
+try:
+    import requests
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the plugins as a missing requirement
+    requests = None
+    REQUESTS_IMPORT_ERROR = exc
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "hwcloud.dms/%s (Ansible collection)" % COLLECTION_VERSION
+RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+
+
+def backoff_delay(attempt, rng=random.random, base=BACKOFF_BASE, cap=BACKOFF_CAP):
+    """Full-jitter exponential backoff: a random pause in [0, min(cap, base * 2**attempt)).
+
+    Jitter spreads out clients that were throttled together, so they do not come back together.
+    """
+    return rng() * min(cap, base * 2 ** attempt)
+
+
+def retry_after_seconds(value, now=None):
+    """Seconds asked for by a Retry-After header (delta-seconds or HTTP-date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    now = now if now is not None else time.time()
+    return max(0.0, moment.timestamp() - now)
+
+
+def error_fields(body):
+    """(error_code, error_msg) from any of the error body shapes the gateways use."""
+    if not isinstance(body, dict):
+        return None, None
+    if isinstance(body.get("error"), dict):  # IAM wraps its errors
+        body = body["error"]
+    code = body.get("error_code") or body.get("errorCode") or body.get("code")
+    message = body.get("error_msg") or body.get("errorMsg") or body.get("message")
+    return (str(code) if code is not None else None), (str(message) if message is not None else None)
+
+
+class _Transient(Exception):
+    """One failed attempt that may succeed if tried again."""
+
+    def __init__(self, error, retry_after=None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class HttpClient:
+    """Sends signed JSON requests and returns parsed bodies, retrying what is worth retrying."""
+
+    def __init__(self, auth, request_timeout=30.0, max_retries=5, validate_certs=True, ca_path=None,
+                 session=None, clock=time.monotonic, sleep=time.sleep, rng=random.random):
+        self._auth = auth
+        self._request_timeout = request_timeout
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        if session is None:
+            if requests is None:
+                raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
+            session = requests.Session()  # keep-alive across pages and polls; proxies from the environment
+        session.verify = ca_path or validate_certs
+        self._session = session
+        self.calls = 0
+
+    def request(self, method, url, params=(), headers=None, deadline=None):
+        """Send METHOD url?params and return the JSON body (None for an empty 2xx answer).
+
+        ``deadline`` is a value of the injected clock after which no attempt starts and no pause ends.
+        Raises AuthenticationError, NotFoundError, ApiError, TransportError or RetriesExhausted.
+        """
+        params = list(params or ())
+        path = url_path(url)
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(method, url, params, headers or {}, path, deadline)
+            except _Transient as failure:
+                attempt += 1
+                if attempt > self._max_retries:
+                    raise RetriesExhausted(failure.error, attempt) from None
+                pause = failure.retry_after if failure.retry_after is not None else backoff_delay(attempt - 1, self._rng)
+                if deadline is not None and self._clock() + pause >= deadline:
+                    raise RetriesExhausted(failure.error, attempt) from None
+                self._sleep(pause)
+
+    def _attempt(self, method, url, params, headers, path, deadline):
+        timeout = self._request_timeout
+        if deadline is not None:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise _Transient(TransportError("deadline reached before the request was sent", method, path))
+            timeout = min(timeout, remaining)
+        base_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        base_headers.update(headers)
+        signed = self._auth.sign(method, url, params, base_headers, b"")
+        full_url = url + ("?" + canonical_query(params) if params else "")
+        self.calls += 1
+        try:
+            response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            raise TransportError("TLS error: %s" % _reason(exc), method, path) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise _Transient(TransportError(_reason(exc), method, path)) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(_reason(exc), method, path) from None
+        return self._read(response, method, path)
+
+    def _read(self, response, method, path):
+        status = response.status_code
+        request_id = response.headers.get("X-Request-Id")
+        body = _json_or_none(response)
+        if 200 <= status < 300:
+            if not response.content:
+                return None
+            if not isinstance(body, dict):
+                raise _Transient(TransportError("HTTP %s with a body that is not a JSON object (request ID %s)" % (status, request_id), method, path))
+            return body
+        code, message = error_fields(body)
+        if code is None and message is None and response.content:
+            message = response.text[:200].strip()
+        error_class = ApiError
+        if status in (401, 403):
+            error_class = AuthenticationError
+        elif status == 404:
+            error_class = NotFoundError
+        error = error_class(status, code, message, request_id, method, path)
+        if status in RETRY_STATUSES:
+            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")))
+        raise error
+
+
+def url_path(url):
+    """The path of a URL, for error messages (never the query: it is not secret, but it is noise)."""
+    rest = url.split("://", 1)[-1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _reason(exc):
+    """The innermost cause of a requests exception, which is what a user can act on."""
+    reason = exc
+    while reason.__cause__ is not None or reason.__context__ is not None:
+        reason = reason.__cause__ or reason.__context__
+    text = str(reason) or exc.__class__.__name__
+    return text if reason is exc else "%s (%s)" % (exc.__class__.__name__, text)

@@ -1,0 +1,224 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The connection options every plugin shares: one table, three uses.
+
+The table feeds the module argument spec, the action plugin's validation (the same spec) and the
+documentation fragment ``hwcloud.dms.common``; ``connection_settings`` turns validated values into the
+client's settings and explains what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from urllib.parse import urlsplit
+
+from ansible.module_utils.common.parameters import env_fallback
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
+
+COMMON_OPTIONS = {
+    "access_key": {
+        "type": "str", "aliases": ["ak"],
+        "env": ["HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY", "ANSIBLE_HWC_ACCESS_KEY"],
+        "description": "Access key ID (AK) used to sign requests. Goes with O(secret_key); excludes O(auth_token).",
+    },
+    "secret_key": {
+        "type": "str", "aliases": ["sk"], "no_log": True,
+        "env": ["HUAWEICLOUD_SDK_SK", "HW_SECRET_KEY", "ANSIBLE_HWC_SECRET_KEY"],
+        "description": "Secret access key (SK) used to sign requests. Never logged or returned.",
+    },
+    "security_token": {
+        "type": "str", "no_log": True,
+        "env": ["HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_SECURITY_TOKEN"],
+        "description": "Security token of temporary AK/SK credentials, sent as C(X-Security-Token) and signed.",
+    },
+    "auth_token": {
+        "type": "str", "no_log": True,
+        "env": ["HW_AUTH_TOKEN"],
+        "description": [
+            "IAM token sent as C(X-Auth-Token) instead of signing with AK/SK.",
+            "Mutually exclusive with O(access_key), O(secret_key) and O(security_token).",
+        ],
+    },
+    "region": {
+        "type": "str",
+        "env": ["HW_REGION_NAME", "ANSIBLE_HWC_REGION"],
+        "description": [
+            "Region of the instance, for example V(ap-southeast-1).",
+            "Builds the default endpoints and finds the project ID when O(project_id) is not given.",
+        ],
+    },
+    "project_id": {
+        "type": "str",
+        "env": ["HUAWEICLOUD_SDK_PROJECT_ID", "HW_PROJECT_ID", "ANSIBLE_HWC_PROJECT_ID"],
+        "description": "Project ID. When not given it is looked up once from O(region) through IAM.",
+    },
+    "cloud": {
+        "type": "str",
+        "env": ["HW_CLOUD"],
+        "description": [
+            "Domain of the cloud the default endpoints are built on.",
+            "Defaults to V(myhuaweicloud.com), or V(myhuaweicloud.eu) in region V(eu-west-101).",
+        ],
+    },
+    "endpoint": {
+        "type": "str",
+        "env": ["HW_DMS_ENDPOINT"],
+        "description": [
+            "Base URL of the DMS API, overriding C(https://dms.{region}.{cloud}).",
+            "For another cloud on the same stack, a proxy, or the bundled emulator.",
+        ],
+    },
+    "iam_endpoint": {
+        "type": "str",
+        "env": ["HUAWEICLOUD_SDK_IAM_ENDPOINT"],
+        "description": "Base URL of IAM, overriding C(https://iam.{region}.{cloud}). Used only to find the project ID.",
+    },
+    "validate_certs": {
+        "type": "bool", "default": True,
+        "description": "Verify the TLS certificate of the endpoints. Only turn this off against a test server.",
+    },
+    "ca_path": {
+        "type": "path",
+        "description": "File of CA certificates (PEM) to verify the endpoints with, instead of the system's.",
+    },
+    "request_timeout": {
+        "type": "float", "default": 30,
+        "description": "Seconds to wait for each HTTP response.",
+    },
+    "max_retries": {
+        "type": "int", "default": 5,
+        "env": ["HW_MAX_RETRIES"],
+        "description": [
+            "How many times a request is retried after a throttling (429), server error (500, 502, 503, 504),"
+            " dropped connection, timeout or unreadable answer, with exponential backoff and jitter.",
+            "Authentication failures are never retried: repeated failed signatures lock the access key.",
+        ],
+    },
+}
+
+SECRET_OPTIONS = tuple(name for name, spec in COMMON_OPTIONS.items() if spec.get("no_log"))
+
+ConnectionSettings = namedtuple("ConnectionSettings", [
+    "access_key", "secret_key", "security_token", "auth_token", "region", "project_id",
+    "endpoint", "iam_endpoint", "validate_certs", "ca_path", "request_timeout", "max_retries",
+])
+
+_DEFAULT_CLOUD = "myhuaweicloud.com"
+_REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
+
+
+def argument_spec(**plugin_options):
+    """The argument spec of a plugin: the common options plus its own."""
+    spec = {}
+    for name, entry in COMMON_OPTIONS.items():
+        option = dict((key, value) for key, value in entry.items() if key not in ("env", "description"))
+        if "env" in entry:
+            option["fallback"] = (env_fallback, entry["env"])
+        spec[name] = option
+    spec.update(plugin_options)
+    return spec
+
+
+def doc_fragment():
+    """The documentation fragment, as YAML (JSON is YAML), so the docs cannot drift from the table."""
+    options = {}
+    for name, entry in COMMON_OPTIONS.items():
+        description = entry["description"]
+        doc = {"description": description if isinstance(description, list) else [description], "type": entry["type"]}
+        for key in ("aliases", "default"):
+            if key in entry:
+                doc[key] = entry[key]
+        if "env" in entry:
+            doc["description"] = doc["description"] + [
+                "If not set, the first of these environment variables that is set is used: %s."
+                % ", ".join("E(%s)" % var for var in entry["env"])
+            ]
+        options[name] = doc
+    return json.dumps({"options": options}, indent=2)
+
+
+def connection_settings(params):
+    """Check that the connection options can work together and return ConnectionSettings.
+
+    Raises ConfigurationError naming the options (and environment variables) that are missing or clash.
+    """
+    values = dict((name, params.get(name)) for name in COMMON_OPTIONS)
+    for name in ("access_key", "secret_key", "security_token", "auth_token", "region", "project_id", "cloud", "endpoint", "iam_endpoint"):
+        if isinstance(values[name], str):
+            values[name] = values[name].strip() or None
+    _check_credentials(values)
+    if values["request_timeout"] is None or values["request_timeout"] <= 0:
+        raise ConfigurationError("request_timeout must be a number of seconds greater than 0, got %s" % values["request_timeout"])
+    if values["max_retries"] is None or values["max_retries"] < 0:
+        raise ConfigurationError("max_retries must be 0 or more, got %s" % values["max_retries"])
+    region = values["region"]
+    cloud = values["cloud"] or _REGION_CLOUDS.get(region, _DEFAULT_CLOUD)
+    endpoint = _base_url("endpoint", values["endpoint"]) if values["endpoint"] else None
+    iam_endpoint = _base_url("iam_endpoint", values["iam_endpoint"]) if values["iam_endpoint"] else None
+    if not endpoint:
+        if not region:
+            raise ConfigurationError("region is required unless endpoint is set (%s)" % _env_hint("region"))
+        endpoint = "https://dms.%s.%s" % (region, cloud)
+    if not values["project_id"]:
+        if not region:
+            raise ConfigurationError(
+                "project_id is missing (%s); or set region to look it up through IAM (%s)" % (_env_hint("project_id"), _env_hint("region")))
+        iam_endpoint = iam_endpoint or "https://iam.%s.%s" % (region, cloud)
+    return ConnectionSettings(
+        access_key=values["access_key"], secret_key=values["secret_key"], security_token=values["security_token"],
+        auth_token=values["auth_token"], region=region, project_id=values["project_id"],
+        endpoint=endpoint, iam_endpoint=iam_endpoint, validate_certs=values["validate_certs"] is not False,
+        ca_path=values["ca_path"], request_timeout=float(values["request_timeout"]), max_retries=int(values["max_retries"]),
+    )
+
+
+def required_text(name, value):
+    """A required string option, stripped; an empty or blank value is an error naming the option."""
+    text = (value or "").strip()
+    if not text:
+        raise ConfigurationError("%s must not be empty" % name)
+    return text
+
+
+def time_option(name, value):
+    """An optional time option as an aware UTC datetime; a malformed value is an error naming the option."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise ConfigurationError("%s: %s" % (name, exc)) from None
+
+
+def _check_credentials(values):
+    signing = [name for name in ("access_key", "secret_key", "security_token") if values[name]]
+    if values["auth_token"] and signing:
+        raise ConfigurationError("auth_token is mutually exclusive with %s: use a token or AK/SK credentials, not both" % ", ".join(signing))
+    if values["auth_token"]:
+        return
+    missing = [name for name in ("access_key", "secret_key") if not values[name]]
+    if len(missing) == 2:
+        raise ConfigurationError(
+            "no credentials: set access_key and secret_key (%s; %s), or auth_token (%s)"
+            % (_env_hint("access_key"), _env_hint("secret_key"), _env_hint("auth_token")))
+    if missing:
+        raise ConfigurationError("%s is missing (%s)" % (missing[0], _env_hint(missing[0])))
+
+
+def _env_hint(name):
+    names = [name] + COMMON_OPTIONS[name].get("aliases", [])
+    return "option %s or environment variable %s" % ("/".join(names), " or ".join(COMMON_OPTIONS[name].get("env", [])))
+
+
+def _base_url(option, value):
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError("%s must be an http(s) URL such as https://dms.example.com, got '%s'" % (option, value))
+    try:
+        _port = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigurationError("%s has an invalid port: '%s'" % (option, value)) from None
+    return value.rstrip("/")
