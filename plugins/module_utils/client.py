@@ -35,6 +35,11 @@ class DmsClient:
             validate_certs=settings.validate_certs, ca_path=settings.ca_path,
         )
 
+    @property
+    def calls(self):
+        """HTTP requests sent so far, retries included."""
+        return self.http.calls
+
     def project_id(self, deadline=None):
         if not self._project_id:
             self._project_id = self._lookup_project_id(deadline)

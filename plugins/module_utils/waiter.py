@@ -1,0 +1,279 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waiting for background tasks: what to poll, how often, and when to stop.
+
+Plain Python on an injected monotonic clock, wall clock, sleep and random source, so the schedule, the
+deadline and the stop rules are tested without sleeping. The client is any object with the DmsClient calls.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, RetriesExhausted
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES, is_active, parse_api_timestamp
+
+FIRST_PAUSE = 1.0
+PAUSE_GROWTH = 1.5
+PAUSE_JITTER = 0.1
+# A task ID that never shows up is most likely a typo; fail after this long instead of at the timeout.
+NOT_FOUND_GRACE = 30.0
+# Without status changes, say something this often so that a long wait is never a silent screen.
+HEARTBEAT = 60.0
+# The poll that lands on the deadline may run this far past it, so that it still reads a final status.
+FINAL_POLL_GRACE = 1.0
+
+
+def utc_now():
+    return datetime.now(timezone.utc)
+
+
+class PollSchedule:
+    """Pauses between polls: about FIRST_PAUSE, growing by PAUSE_GROWTH up to ``max_pause``, with jitter.
+
+    Short pauses first catch quick tasks soon after they end; growing ones keep long waits cheap.
+    Jitter keeps many playbooks started together from polling in lockstep.
+    """
+
+    def __init__(self, max_pause, rng=random.random):
+        self._max_pause = max_pause
+        self._rng = rng
+        self._next = min(FIRST_PAUSE, max_pause)
+
+    def next_pause(self):
+        pause = self._next
+        self._next = min(self._max_pause, self._next * PAUSE_GROWTH)
+        return pause * (1 + PAUSE_JITTER * (2 * self._rng() - 1))
+
+
+class WaitListener:
+    """What the waiter tells as it goes. The action plugin displays it; the default says nothing."""
+
+    def status_changed(self, task, previous, elapsed, progress):
+        """A task was first seen (previous None) or changed status; progress is the API's dict or None."""
+
+    def still_waiting(self, tasks, elapsed, progress_by_id):
+        """A heartbeat during a long wait with no status change."""
+
+    def poll_failed(self, error, elapsed):
+        """A poll failed with a transient error; the wait goes on."""
+
+    def polled(self, tasks, elapsed, calls):
+        """A poll completed."""
+
+
+class WaitOutcome:
+    """Where a wait ended: the tasks in their last seen state, the history, and why it stopped."""
+
+    def __init__(self):
+        self.tasks = []
+        self.history = []
+        self.calls = 0
+        self.elapsed = 0.0
+        self.timed_out = False
+        self.failed = False
+        self.message = ""
+
+    def as_result(self):
+        result = {
+            "tasks": self.tasks, "history": self.history, "polls": self.calls,
+            "elapsed": round(self.elapsed, 3), "timed_out": self.timed_out,
+        }
+        if len(self.tasks) == 1:
+            result["task"] = self.tasks[0]
+            result["status"] = self.tasks[0]["status"]
+        return result
+
+
+class TaskWaiter:
+    """Waits for tasks of one instance: given IDs, the newest task of a name, or (neither) all active ones."""
+
+    def __init__(self, client, instance_id, task_ids=None, name=None, created_after=None, timeout=1800.0, delay=0.0,
+                 max_pause=10.0, fail_on_status=BAD_STATUSES, listener=None,
+                 clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random):
+        self._client = client
+        self._instance_id = instance_id
+        self._task_ids = list(dict.fromkeys(task_ids or []))
+        self._name = name
+        self._created_after = created_after
+        self._timeout = timeout
+        self._delay = delay
+        self._max_pause = max_pause
+        self._fail_on_status = tuple(fail_on_status)
+        self._listener = listener or WaitListener()
+        self._clock = clock
+        self._wall = wall
+        self._sleep = sleep
+        self._rng = rng
+        # Last seen state per tracked task ID, in the order they are reported; None until first seen.
+        self._tasks = dict((task_id, None) for task_id in self._task_ids)
+        self._no_progress = set()
+        self._outcome = WaitOutcome()
+        self._start = None
+        self._deadline = None
+        self._call_deadline = None
+        self._calls_before = 0
+
+    def describe_target(self):
+        if self._task_ids:
+            return "task%s %s" % ("" if len(self._task_ids) == 1 else "s", ", ".join(self._task_ids))
+        if self._name:
+            after = " created at or after %s" % self._created_after.isoformat() if self._created_after else ""
+            return "the newest task named %s%s" % (self._name, after)
+        return "every CREATED or EXECUTING task"
+
+    def check(self):
+        """One read, no waiting and no failing on state: what a wait would start from (check mode)."""
+        self._begin()
+        self._poll()
+        return self._finish()
+
+    def wait(self):
+        """Poll until the tasks end, one ends in ``fail_on_status``, or the timeout passes."""
+        self._begin()
+        if self._delay:
+            self._sleep(min(self._delay, self._remaining()))
+        schedule = PollSchedule(self._max_pause, self._rng)
+        last_heartbeat = self._clock()
+        while True:
+            changed = self._poll()
+            if self._stop_reason():
+                return self._finish()
+            if changed:
+                last_heartbeat = self._clock()
+            elif self._clock() - last_heartbeat >= HEARTBEAT:
+                last_heartbeat = self._clock()
+                self._listener.still_waiting(self._known_tasks(), self._elapsed(), self._progress_of_active())
+            remaining = self._remaining()
+            if remaining <= 0:
+                self._outcome.timed_out = True
+                self._outcome.failed = True
+                self._outcome.message = self._timeout_message()
+                return self._finish()
+            self._sleep(min(schedule.next_pause(), remaining))
+
+    def _begin(self):
+        self._start = self._clock()
+        self._deadline = self._start + self._timeout
+        self._call_deadline = self._deadline + FINAL_POLL_GRACE
+        self._calls_before = self._client.calls
+
+    def _finish(self):
+        self._outcome.tasks = self._known_tasks()
+        self._outcome.calls = self._client.calls - self._calls_before
+        self._outcome.elapsed = self._elapsed()
+        return self._outcome
+
+    def _elapsed(self):
+        return self._clock() - self._start
+
+    def _remaining(self):
+        return max(0.0, self._deadline - self._clock())
+
+    def _known_tasks(self):
+        return [task for task in self._tasks.values() if task is not None]
+
+    def _poll(self):
+        """Read the tracked tasks once. Returns whether any status changed. Transient failures are reported, not raised."""
+        try:
+            seen = self._read()
+        except RetriesExhausted as error:
+            self._listener.poll_failed(error, self._elapsed())
+            return False
+        changed = False
+        for task in seen:
+            previous = self._tasks.get(task["id"])
+            self._tasks[task["id"]] = task
+            if previous is None or previous["status"] != task["status"]:
+                changed = True
+                self._record(task, previous)
+        self._listener.polled(self._known_tasks(), self._elapsed(), self._client.calls - self._calls_before)
+        return changed
+
+    def _record(self, task, previous):
+        self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
+        progress = self._progress(task) if task["status"] == "EXECUTING" else None
+        self._listener.status_changed(task, previous and previous["status"], self._elapsed(), progress)
+
+    def _read(self):
+        """The current state of what is tracked; tracked tasks that vanished come back as DELETED."""
+        if len(self._task_ids) == 1 or (self._name and self._tasks):
+            task_id = next(iter(self._tasks))
+            task = self._client.get_task(self._instance_id, task_id, deadline=self._call_deadline)
+            return [task] if task else self._vanished([task_id])
+        if self._name:
+            return self._find_by_name()
+        return self._scan()
+
+    def _find_by_name(self):
+        for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
+            created = parse_api_timestamp(task["created_at"])
+            if self._created_after and created and created < self._created_after:
+                return []  # newest first: nothing older can match
+            if task["name"] == self._name:
+                return [task]
+        return []
+
+    def _scan(self):
+        """List until every tracked task is found. The gate tracks every task it sees active.
+
+        New tasks appear at the head of the list, so once the first scan has found the active tasks,
+        later polls stop paging as soon as the tracked ones are seen: usually one call.
+        """
+        first_scan = not self._task_ids and not self._tasks
+        wanted = set(self._tasks)
+        found = []
+        for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
+            if task["id"] in self._tasks or (not self._task_ids and is_active(task)):
+                found.append(task)
+                wanted.discard(task["id"])
+            if not wanted and not first_scan:
+                return found
+        return found + self._vanished(wanted)
+
+    def _vanished(self, task_ids):
+        """Tasks seen before and now gone count as DELETED; never-seen ones stay unknown."""
+        gone = []
+        for task_id in task_ids:
+            previous = self._tasks.get(task_id)
+            if previous is not None and previous["status"] != "DELETED":
+                gone.append(dict(previous, status="DELETED"))
+        return gone
+
+    def _stop_reason(self):
+        """Set the outcome and return True when the wait is over (other than by timeout)."""
+        known = self._known_tasks()
+        for task in known:
+            if task["status"] in self._fail_on_status:
+                self._outcome.failed = True
+                self._outcome.message = "Task %s (ID %s) ended %s after %.1f s" % (task["name"], task["id"], task["status"], self._elapsed())
+                return True
+        missing = [task_id for task_id, task in self._tasks.items() if task is None]
+        if missing and self._elapsed() >= min(NOT_FOUND_GRACE, self._timeout):
+            self._outcome.failed = True
+            self._outcome.message = "No task with ID %s on instance %s (looked for %.0f s)" % (", ".join(missing), self._instance_id, self._elapsed())
+            return True
+        if missing or (self._name and not known):
+            return False
+        return all(task["status"] in FINAL_STATUSES for task in known)
+
+    def _timeout_message(self):
+        active = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in self._known_tasks() if task["status"] not in FINAL_STATUSES]
+        last = "last seen: %s" % "; ".join(active) if active else "none of them seen"
+        return "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
+
+    def _progress(self, task):
+        if task["id"] in self._no_progress:
+            return None
+        try:
+            progress = self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
+        except DmsError:
+            progress = None  # progress only decorates the output; it never fails a wait
+        if progress is None:
+            self._no_progress.add(task["id"])
+        return progress
+
+    def _progress_of_active(self):
+        return dict((task["id"], self._progress(task)) for task in self._known_tasks() if task["status"] == "EXECUTING")

@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file only documents the action plugin plugins/action/wait_for_task.py, which does the work on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: wait_for_task
+short_description: Wait until background tasks of a Huawei Cloud DMS instance end
+version_added: 0.1.0
+description:
+  - Blocks the play until one task, several tasks, or every active task of a Distributed Message Service
+    instance (Kafka, RabbitMQ or RocketMQ) has ended, and fails clearly when one ends badly or the wait takes
+    too long.
+  - Runs on the controller (it is an action plugin): no module is sent to any host and no C(delegate_to) is needed.
+  - Give O(task_id) to wait for known tasks, for example the C(job_id) that a change returned; O(name) to wait
+    for the newest task of that name; or neither to wait until no task is C(CREATED) or C(EXECUTING), a gate
+    before the next change.
+  - Polls about a second apart at first, then backs off to O(sleep). One task is read with the API's
+    show-one call; several tasks (or the gate) with one list call per poll while they are among the newest
+    100 tasks, never one call per task. A task that was seen and then disappears counts as C(DELETED).
+  - Throttling (429), server errors, dropped connections and timeouts during the wait are retried until
+    O(timeout); authentication errors and other client errors end the wait at once.
+  - Each status change is printed as it happens, with the progress percentage and remaining time where the
+    engine reports them (Kafka, RocketMQ); a still-waiting line follows every minute without change.
+    Use C(-v) to see every poll. Nothing is printed for a task with C(no_log).
+author:
+  - hwcloud.dms contributors
+options:
+  instance_id:
+    description: ID of the DMS instance.
+    type: str
+    required: true
+  task_id:
+    description:
+      - Wait for these tasks. One ID, such as the C(job_id) of a change, or several.
+      - An ID that is not found within 30 seconds fails the wait (most likely a wrong ID).
+      - Mutually exclusive with O(name).
+    type: list
+    elements: str
+  name:
+    description:
+      - Wait for the newest task with this name, for example V(kafkaConfigModify). A task not yet visible is
+        waited for.
+      - Mutually exclusive with O(task_id).
+    type: str
+  created_after:
+    description:
+      - With O(name), only consider tasks created at or after this time, so an older task of the same name is
+        not mistaken for the one a change just started.
+      - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. C(now()) in Jinja gives local time; prefer
+        C("{{ now(utc=true).isoformat() }}").
+    type: str
+  timeout:
+    description: Seconds, counted from the start of the task, before giving up and failing.
+    type: int
+    default: 1800
+  delay:
+    description: Seconds to wait before the first poll. Must be less than O(timeout).
+    type: int
+    default: 0
+  sleep:
+    description: The longest pause between polls, in seconds. Polling starts about 1 second apart and backs off to this.
+    type: int
+    default: 10
+  fail_on_status:
+    description:
+      - Final statuses that fail the wait. V([]) never fails on status; check RV(status) or RV(tasks) afterwards.
+      - The wait stops as soon as one waited-for task ends in one of these, even if others are still running.
+      - When waiting for every active task (no O(task_id), no O(name)), this applies to the tasks that were
+        active during the wait.
+    type: list
+    elements: str
+    choices: [SUCCESS, FAILED, CANCELLED, DELETED]
+    default: [FAILED, CANCELLED, DELETED]
+extends_documentation_fragment:
+  - hwcloud.dms.common
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Reads the tasks once and reports what it would wait for, without waiting and without failing on their state.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+    details: Runs on the controller, which needs the Python library C(requests).
+notes:
+  - This plugin is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
+    can hold the connection options of every task.
+  - Connection options from environment variables are read from the controller's environment.
+seealso:
+  - module: hwcloud.dms.dms_task_info
+requirements:
+  - requests
+"""
+
+EXAMPLES = r"""
+- name: Resize a Kafka instance's storage (the API answers at once with a job_id)
+  ansible.builtin.uri:
+    url: "https://dms.ap-southeast-1.myhuaweicloud.com/v2/{{ project_id }}/instances/{{ kafka_instance_id }}/extend"
+    method: POST
+    headers:
+      X-Auth-Token: "{{ iam_token }}"
+    body_format: json
+    body:
+      new_storage_space: 600
+    status_code: 200
+  register: resize
+
+- name: Wait for the resize to finish
+  hwcloud.dms.wait_for_task:
+    region: ap-southeast-1
+    project_id: "{{ project_id }}"
+    auth_token: "{{ iam_token }}"
+    instance_id: "{{ kafka_instance_id }}"
+    task_id: "{{ resize.json.job_id }}"
+    timeout: 3600
+
+- name: Wait for several changes at once
+  hwcloud.dms.wait_for_task:
+    region: ap-southeast-1
+    instance_id: "{{ kafka_instance_id }}"
+    task_id:
+      - "{{ quota_change.json.job_id }}"
+      - "{{ config_change.json.job_id }}"
+
+- name: Remember when the change starts
+  ansible.builtin.set_fact:
+    change_started: "{{ now(utc=true).isoformat() }}"
+
+- name: Wait for the configuration change started after that moment, by name
+  hwcloud.dms.wait_for_task:
+    region: ap-southeast-1
+    instance_id: "{{ kafka_instance_id }}"
+    name: kafkaConfigModify
+    created_after: "{{ change_started }}"
+    timeout: 900
+
+- name: Gate - go on only once nothing is running on the instance
+  hwcloud.dms.wait_for_task:
+    region: ap-southeast-1
+    instance_id: "{{ kafka_instance_id }}"
+    timeout: 600
+
+- name: Wait, but decide yourself what a bad ending means
+  hwcloud.dms.wait_for_task:
+    region: ap-southeast-1
+    instance_id: "{{ kafka_instance_id }}"
+    task_id: "{{ resize.json.job_id }}"
+    fail_on_status: []
+  register: waited
+
+- name: Report a failed resize without failing the play
+  ansible.builtin.debug:
+    msg: "Resize ended {{ waited.status }} after {{ waited.elapsed | round }} s"
+  when: waited.status != 'SUCCESS'
+"""
+
+RETURN = r"""
+msg:
+  description: What happened, in a sentence.
+  returned: always
+  type: str
+  sample: Done waiting for task ff80808272dcc90f0172df1e490f41b0 after 42.1 s
+task:
+  description: The final state of the task, when the wait was for one task (one O(task_id), or O(name)).
+  returned: when one task was waited for and seen
+  type: dict
+  sample:
+    id: ff80808272dcc90f0172df1e490f41b0
+    name: kafkaConfigModify
+    status: SUCCESS
+    user_name: dms_test
+    user_id: 0a1b2c3d93ff484a828144c6a1b2c3d4
+    params: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+    params_raw: '{"kafka_configs":[{"name":"log.retention.hours","value":"72"}]}'
+    created_at: "2024-05-01T08:00:03.471Z"
+    updated_at: "2024-05-01T08:00:45.130Z"
+tasks:
+  description: Every waited-for task in its last seen state, with the fields of RV(task).
+  returned: always
+  type: list
+  elements: dict
+status:
+  description: The final (or, on timeout, last seen) status of the task, when one task was waited for.
+  returned: when one task was waited for and seen
+  type: str
+  sample: SUCCESS
+elapsed:
+  description: Seconds the wait took.
+  returned: always
+  type: float
+  sample: 42.137
+polls:
+  description: API calls made while waiting (list pages, show-one and progress calls, retries included).
+  returned: always
+  type: int
+  sample: 9
+history:
+  description: For each task, the first status seen, then one entry per observed change.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "EXECUTING", "seen_at": "2024-05-01T08:00:04.120000+00:00"}
+    - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "SUCCESS", "seen_at": "2024-05-01T08:00:46.020000+00:00"}
+timed_out:
+  description: Whether the wait gave up at O(timeout).
+  returned: always
+  type: bool
+  sample: false
+error:
+  description: What the API answered, when the wait ended on an API error.
+  returned: on API failure
+  type: dict
+  sample: {"http_status": 401, "error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information", "request_id": "5b7f"}
+"""
