@@ -57,8 +57,8 @@ class ActionModule(ActionBase):
         return remove_values(result, secrets)
 
     def _run(self, validated, host):
-        if validated.errors:
-            return {"failed": True, "msg": "Invalid options for hwcloud.dms.wait_for_task: %s" % validated.errors.msg}
+        if validated.error_messages:
+            return {"failed": True, "msg": "Invalid options for hwcloud.dms.wait_for_task: %s" % "; ".join(validated.error_messages)}
         if REQUESTS_IMPORT_ERROR is not None:
             return {"failed": True, "msg": "hwcloud.dms.wait_for_task needs the Python library requests on the controller: %s" % REQUESTS_IMPORT_ERROR}
         params = validated.validated_parameters
@@ -71,7 +71,7 @@ class ActionModule(ActionBase):
         outcome = waiter.wait()
         result = outcome.as_result()
         result["failed"] = outcome.failed
-        result["msg"] = outcome.message or "Done waiting for %s after %.1f s" % (waiter.describe_target(), outcome.elapsed)
+        result["msg"] = outcome.message
         return result
 
     def _waiter(self, params, host):

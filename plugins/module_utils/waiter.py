@@ -255,9 +255,16 @@ class TaskWaiter:
             self._outcome.failed = True
             self._outcome.message = "No task with ID %s on instance %s (looked for %.0f s)" % (", ".join(missing), self._instance_id, self._elapsed())
             return True
-        if missing or (self._name and not known):
+        if missing or (self._name and not known) or not all(task["status"] in FINAL_STATUSES for task in known):
             return False
-        return all(task["status"] in FINAL_STATUSES for task in known)
+        self._outcome.message = self._done_message(known)
+        return True
+
+    def _done_message(self, known):
+        if not self._task_ids and not self._name:
+            return "Instance %s is idle: no task is CREATED or EXECUTING (after %.1f s)" % (self._instance_id, self._elapsed())
+        ended = ", ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in known)
+        return "Ended after %.1f s: %s" % (self._elapsed(), ended)
 
     def _timeout_message(self):
         active = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in self._known_tasks() if task["status"] not in FINAL_STATUSES]

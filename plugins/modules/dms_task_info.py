@@ -11,7 +11,7 @@ short_description: List the background tasks of a Huawei Cloud DMS instance
 version_added: 0.1.0
 description:
   - Reads the background tasks (resize, restart, public IP binding, configuration change, ...) of one
-    Distributed Message Service instance (Kafka, RabbitMQ or RocketMQ: the API is the same) and returns
+    Distributed Message Service instance (Kafka, RabbitMQ or RocketMQ, which share this API) and returns
     them as clean data, newest first.
   - Pages through the API 100 tasks at a time and stops as soon as it holds what was asked for.
   - Filters on O(status) and O(name) apply to what the API returns; O(begin_time) and O(end_time) are also
@@ -69,7 +69,7 @@ attributes:
     support: none
   platform:
     platforms: all
-    details: Runs wherever C(requests) is installed, usually on the controller with C(delegate_to: localhost).
+    details: "Runs wherever C(requests) is installed, usually on the controller with C(delegate_to: localhost)."
 notes:
   - This module is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
     can hold the connection options of every task.

@@ -15,7 +15,7 @@ description:
   - Blocks the play until one task, several tasks, or every active task of a Distributed Message Service
     instance (Kafka, RabbitMQ or RocketMQ) has ended, and fails clearly when one ends badly or the wait takes
     too long.
-  - Runs on the controller (it is an action plugin): no module is sent to any host and no C(delegate_to) is needed.
+  - Runs on the controller (it is an action plugin). No module is sent to any host and no C(delegate_to) is needed.
   - Give O(task_id) to wait for known tasks, for example the C(job_id) that a change returned; O(name) to wait
     for the newest task of that name; or neither to wait until no task is C(CREATED) or C(EXECUTING), a gate
     before the next change.
