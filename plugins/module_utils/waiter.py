@@ -45,7 +45,8 @@ class PollSchedule:
     def next_pause(self):
         pause = self._next
         self._next = min(self._max_pause, self._next * PAUSE_GROWTH)
-        return pause * (1 + PAUSE_JITTER * (2 * self._rng() - 1))
+        # Jitter before the cap: max_pause is documented as the longest pause between polls.
+        return min(self._max_pause, pause * (1 + PAUSE_JITTER * (2 * self._rng() - 1)))
 
 
 class WaitListener:
@@ -110,6 +111,9 @@ class TaskWaiter:
         # Last seen state per tracked task ID, in the order they are reported; None until first seen.
         self._tasks = dict((task_id, None) for task_id in self._task_ids)
         self._no_progress = set()
+        self._progress_wanted = True
+        # Whether the last poll read the tasks: after a failed one, nothing new is known to stop on.
+        self._read_ok = False
         self._outcome = WaitOutcome()
         self._start = None
         self._deadline = None
@@ -126,6 +130,7 @@ class TaskWaiter:
 
     def check(self):
         """One read, no waiting and no failing on state: what a wait would start from (check mode)."""
+        self._progress_wanted = False
         self._begin()
         self._poll()
         return self._finish()
@@ -180,8 +185,10 @@ class TaskWaiter:
         try:
             seen = self._read()
         except RetriesExhausted as error:
+            self._read_ok = False
             self._listener.poll_failed(error, self._elapsed())
             return False
+        self._read_ok = True
         changed = False
         for task in seen:
             previous = self._tasks.get(task["id"])
@@ -194,7 +201,7 @@ class TaskWaiter:
 
     def _record(self, task, previous):
         self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
-        progress = self._progress(task) if task["status"] == "EXECUTING" else None
+        progress = self._progress(task) if task["status"] == "EXECUTING" and self._progress_wanted else None
         self._listener.status_changed(task, previous and previous["status"], self._elapsed(), progress)
 
     def _read(self):
@@ -210,7 +217,7 @@ class TaskWaiter:
     def _find_by_name(self):
         for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
             created = parse_api_timestamp(task["created_at"])
-            if self._created_after and created and created < self._created_after:
+            if self._created_after and created and created < self._created_after.replace(microsecond=0):
                 return []  # newest first: nothing older can match
             if task["name"] == self._name:
                 return [task]
@@ -223,7 +230,8 @@ class TaskWaiter:
         later polls stop paging as soon as the tracked ones are seen: usually one call.
         """
         first_scan = not self._task_ids and not self._tasks
-        wanted = set(self._tasks)
+        # Finished tasks cannot change any more: looking for them again would only cost pages.
+        wanted = set(task_id for task_id, task in self._tasks.items() if task is None or task["status"] not in FINAL_STATUSES)
         found = []
         for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
             if task["id"] in self._tasks or (not self._task_ids and is_active(task)):
@@ -234,16 +242,18 @@ class TaskWaiter:
         return found + self._vanished(wanted)
 
     def _vanished(self, task_ids):
-        """Tasks seen before and now gone count as DELETED; never-seen ones stay unknown."""
+        """Unfinished tasks seen before and now gone count as DELETED; never-seen and finished ones stay as they were."""
         gone = []
         for task_id in task_ids:
             previous = self._tasks.get(task_id)
-            if previous is not None and previous["status"] != "DELETED":
+            if previous is not None and previous["status"] not in FINAL_STATUSES:
                 gone.append(dict(previous, status="DELETED"))
         return gone
 
     def _stop_reason(self):
         """Set the outcome and return True when the wait is over (other than by timeout)."""
+        if not self._read_ok:
+            return False  # a failed poll learned nothing: no "not found", no "gate passed"
         known = self._known_tasks()
         for task in known:
             if task["status"] in self._fail_on_status:
@@ -251,7 +261,7 @@ class TaskWaiter:
                 self._outcome.message = "Task %s (ID %s) ended %s after %.1f s" % (task["name"], task["id"], task["status"], self._elapsed())
                 return True
         missing = [task_id for task_id, task in self._tasks.items() if task is None]
-        if missing and self._elapsed() >= min(NOT_FOUND_GRACE, self._timeout):
+        if missing and self._elapsed() >= NOT_FOUND_GRACE:
             self._outcome.failed = True
             self._outcome.message = "No task with ID %s on instance %s (looked for %.0f s)" % (", ".join(missing), self._instance_id, self._elapsed())
             return True
@@ -267,8 +277,9 @@ class TaskWaiter:
         return "Ended after %.1f s: %s" % (self._elapsed(), ended)
 
     def _timeout_message(self):
-        active = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in self._known_tasks() if task["status"] not in FINAL_STATUSES]
-        last = "last seen: %s" % "; ".join(active) if active else "none of them seen"
+        known = self._known_tasks()
+        shown = [task for task in known if task["status"] not in FINAL_STATUSES] or known
+        last = "last seen: %s" % "; ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in shown) if shown else "no such task seen"
         return "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
 
     def _progress(self, task):

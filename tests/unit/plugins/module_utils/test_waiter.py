@@ -1,0 +1,907 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The polling engine of wait_for_task on a fake clock and a fake DMS: schedule, deadline, stop rules, cost.
+
+Nothing here sleeps for real: the fake clock's sleep() moves fake time on and records the pause, and the
+fake client's tasks follow timelines in that fake time (status by time, appearing late, vanishing).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, RetriesExhausted, TransportError,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import (
+    FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PollSchedule, TaskWaiter, WaitListener,
+)
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+PAGE_SIZE = 100
+NEUTRAL = 0.5  # rng value that gives no jitter
+EPS = 1e-9
+MAX_SLEEPS = 2000  # no wait here needs this many pauses; a broken loop fails instead of hanging
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fakes
+
+
+class FakeClock:
+    """Monotonic and wall clock in one fake time; sleep() advances it at once and records the pause."""
+
+    def __init__(self, start=1000.0, wall_start=datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)):
+        self.start = start
+        self.now = start
+        self.wall_start = wall_start
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def wall(self):
+        return self.wall_start + timedelta(seconds=self.now - self.start)
+
+    def wall_at(self, offset):
+        return self.wall_start + timedelta(seconds=offset)
+
+    def sleep(self, seconds):
+        assert seconds >= 0, "negative sleep %r" % seconds
+        assert len(self.sleeps) < MAX_SLEEPS, "runaway wait: %d pauses" % len(self.sleeps)
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds):
+        self.now += seconds
+
+    @property
+    def t(self):
+        """Fake seconds since the clock was made (the waits here start at t=0 unless a test moves time first)."""
+        return self.now - self.start
+
+
+def api_time(moment):
+    """A timestamp as the API returns it: 2020-06-23T03:00:03.471Z."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+
+
+class FakeTask:
+    """A task whose status follows ``timeline``: [(t, status)], status None meaning gone; invisible before the first t."""
+
+    def __init__(self, task_id, name, timeline, created=None):
+        self.id = task_id
+        self.name = name
+        self.timeline = sorted(timeline, key=lambda point: point[0])
+        self.created = self.timeline[0][0] if created is None else created  # fake seconds, may be negative
+
+    def status_at(self, t):
+        status = None
+        for when, value in self.timeline:
+            if when <= t + EPS:
+                status = value
+        return status
+
+    def as_dict(self, clock, status):
+        created = clock.wall_at(self.created)
+        return {
+            "id": self.id, "name": self.name, "status": status, "user_name": "tester", "user_id": "u-1",
+            "created_at": api_time(created), "updated_at": api_time(created), "params": {}, "params_raw": "",
+        }
+
+
+def old_tasks(count, prefix="old", first_created=-100000.0, status="SUCCESS"):
+    """``count`` long-finished tasks, created one second apart, before anything else."""
+    return [FakeTask("%s-%04d" % (prefix, i), "restartInstance", [(first_created + i, status)]) for i in range(count)]
+
+
+class FakeDms:
+    """The DmsClient calls the waiter uses, on fake time. Every request (page, task, progress) counts one call.
+
+    ``faults`` maps a call number (1-based) to the exception that call raises; ``fault_when(kind, number, t)``
+    may return one too. ``fail_cost`` is fake time a failing call uses (retries inside the HTTP client).
+    """
+
+    def __init__(self, clock, tasks=(), progress=None, fail_cost=0.0):
+        self.clock = clock
+        self.tasks = list(tasks)
+        self.progress = dict(progress or {})  # task id -> dict, None, an exception, or a callable(t)
+        self.faults = {}
+        self.fault_when = None
+        self.fail_cost = fail_cost
+        self.log = []  # (kind, detail, t) per call
+        self.deadlines = []
+        self._calls = 0
+
+    @property
+    def calls(self):
+        return self._calls
+
+    def _call(self, kind, detail, instance_id, deadline):
+        assert instance_id == INSTANCE
+        self._calls += 1
+        self.log.append((kind, detail, self.clock.t))
+        self.deadlines.append(deadline)
+        error = self.faults.get(self._calls)
+        if error is None and self.fault_when is not None:
+            error = self.fault_when(kind, self._calls, self.clock.t)
+        if error is not None:
+            self.clock.advance(self.fail_cost)
+            raise error
+
+    def _visible(self):
+        t = self.clock.t
+        order = sorted(enumerate(self.tasks), key=lambda pair: (pair[1].created, pair[0]), reverse=True)
+        return [task.as_dict(self.clock, task.status_at(t)) for index, task in order if task.status_at(t) is not None]
+
+    def get_task(self, instance_id, task_id, deadline=None):
+        self._call("get", task_id, instance_id, deadline)
+        for task in self._visible():
+            if task["id"] == task_id:
+                return task
+        return None
+
+    def list_tasks(self, instance_id, deadline=None):
+        """Newest first, one call per page of 100, fetched only when consumed (like DmsClient.list_tasks)."""
+        start = 0
+        seen = set()
+        while True:
+            self._call("list", start // PAGE_SIZE + 1, instance_id, deadline)
+            page = self._visible()[start:start + PAGE_SIZE]
+            for task in page:
+                if task["id"] not in seen:
+                    seen.add(task["id"])
+                    yield task
+            if len(page) < PAGE_SIZE:
+                return
+            start += PAGE_SIZE
+
+    def get_task_progress(self, instance_id, task_id, deadline=None):
+        self._call("progress", task_id, instance_id, deadline)
+        value = self.progress.get(task_id)
+        if callable(value):
+            value = value(self.clock.t)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    # What the tests look at
+
+    def kinds(self):
+        return [kind for kind, detail, t in self.log]
+
+    def reads(self):
+        """The calls that read tasks (get and list pages), without the progress calls."""
+        return [kind for kind in self.kinds() if kind != "progress"]
+
+    def progress_asked(self):
+        return [detail for kind, detail, t in self.log if kind == "progress"]
+
+    def polls(self):
+        """Task reads grouped by the fake time they were made at (one group per poll when calls take no time)."""
+        groups = []
+        for kind, detail, t in self.log:
+            if kind == "progress":
+                continue
+            if groups and abs(groups[-1][0] - t) < EPS:
+                groups[-1][1].append((kind, detail))
+            else:
+                groups.append((t, [(kind, detail)]))
+        return groups
+
+    def poll_times(self):
+        return [t for t, calls in self.polls()]
+
+
+class Recorder(WaitListener):
+    """Keeps every listener event: (event, fake t, details...)."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.events = []
+
+    def status_changed(self, task, previous, elapsed, progress):
+        self.events.append(("changed", self.clock.t, task["id"], previous, task["status"], elapsed, progress))
+
+    def still_waiting(self, tasks, elapsed, progress_by_id):
+        self.events.append(("still", self.clock.t, [task["id"] for task in tasks], elapsed, progress_by_id))
+
+    def poll_failed(self, error, elapsed):
+        self.events.append(("failed", self.clock.t, error, elapsed))
+
+    def polled(self, tasks, elapsed, calls):
+        self.events.append(("polled", self.clock.t, len(tasks), elapsed, calls))
+
+    def of(self, event):
+        return [item for item in self.events if item[0] == event]
+
+
+def transient(message="HTTP 503"):
+    return RetriesExhausted(TransportError(message, "GET", "/v2/p/instances/i/tasks"), 3)
+
+
+def auth_error():
+    return AuthenticationError(401, "APIG.0301", "Incorrect IAM authentication information", "req-1", "GET", "/v2/p/instances/i/tasks")
+
+
+@pytest.fixture(autouse=True)
+def no_real_sleep(monkeypatch):
+    def forbidden(seconds):
+        raise AssertionError("real time.sleep(%r) called" % seconds)
+    monkeypatch.setattr(time, "sleep", forbidden)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def make(clock, tasks=(), rng=NEUTRAL, progress=None, fail_cost=0.0, **options):
+    """A fake DMS, a recording listener and a waiter on the fake clock. ``rng``: a value or a callable."""
+    dms = FakeDms(clock, tasks, progress=progress, fail_cost=fail_cost)
+    listener = Recorder(clock)
+    source = rng if callable(rng) else (lambda: rng)
+    waiter = TaskWaiter(dms, INSTANCE, listener=listener, clock=clock.monotonic, wall=clock.wall, sleep=clock.sleep,
+                        rng=source, **options)
+    return dms, listener, waiter
+
+
+def nominal_pauses(count, max_pause=10.0):
+    pauses, pause = [], min(1.0, max_pause)
+    for step in range(count):
+        pauses.append(pause)
+        pause = min(max_pause, pause * 1.5)
+    return pauses
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schedule
+
+
+def test_schedule_starts_at_one_second_grows_by_half_and_caps():
+    schedule = PollSchedule(10.0, rng=lambda: NEUTRAL)
+    pauses = [schedule.next_pause() for step in range(10)]
+    assert pauses == pytest.approx([1.0, 1.5, 2.25, 3.375, 5.0625, 7.59375, 10.0, 10.0, 10.0, 10.0])
+
+
+@pytest.mark.parametrize("value, factor", [(0.0, 0.9), (0.25, 0.95), (0.75, 1.05), (0.999999, 1.1)])
+def test_schedule_jitter_comes_from_the_injected_rng(value, factor):
+    asked = []
+
+    def rng():
+        asked.append(1)
+        return value
+
+    schedule = PollSchedule(10.0, rng=rng)
+    pauses = [schedule.next_pause() for step in range(12)]
+    assert len(asked) == 12
+    # At the cap too the pauses are jittered (downwards only: max_pause is the longest pause).
+    assert pauses == pytest.approx([min(10.0, nominal * factor) for nominal in nominal_pauses(12)], rel=1e-5)
+
+
+@pytest.mark.parametrize("max_pause", [10.0, 3.0, 1.0])
+@pytest.mark.parametrize("value", [0.0, 0.5, 0.999999])
+def test_schedule_stays_within_jitter_and_never_exceeds_max_pause(max_pause, value):
+    schedule = PollSchedule(max_pause, rng=lambda: value)
+    for nominal in nominal_pauses(15, max_pause):
+        pause = schedule.next_pause()
+        assert nominal * 0.9 - EPS <= pause <= nominal * 1.1 + EPS
+        assert pause <= max_pause + EPS  # "sleep: the longest pause between polls"
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 0.999999])
+def test_schedule_with_max_pause_below_one_second(value):
+    schedule = PollSchedule(0.4, rng=lambda: value)
+    pauses = [schedule.next_pause() for step in range(5)]
+    assert all(0.4 * 0.9 - EPS <= pause <= 0.4 + EPS for pause in pauses)
+    assert PollSchedule(0.4, rng=lambda: NEUTRAL).next_pause() == pytest.approx(0.4)
+
+
+def test_wait_sleeps_follow_the_schedule(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (200, "SUCCESS")])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert clock.sleeps[:9] == pytest.approx(nominal_pauses(9))
+    assert max(clock.sleeps) == pytest.approx(10.0)
+    assert dms.poll_times()[:4] == pytest.approx([0.0, 1.0, 2.5, 4.75])
+
+
+def test_wait_jitters_each_pause_with_the_rng(clock):
+    values = iter([0.0, 0.999999] * 50)
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (60, "SUCCESS")])], task_ids=["t1"],
+                                 rng=lambda: next(values))
+    waiter.wait()
+    nominal = nominal_pauses(len(clock.sleeps))
+    assert clock.sleeps[0] == pytest.approx(0.9)
+    assert clock.sleeps[1] == pytest.approx(1.5 * 1.1, rel=1e-5)
+    for pause, expected in zip(clock.sleeps, nominal):
+        assert expected * 0.9 - EPS <= pause <= expected * 1.1 + EPS
+
+
+def test_wait_with_max_pause_below_one_second(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (3, "SUCCESS")])], task_ids=["t1"], max_pause=0.25)
+    outcome = waiter.wait()
+    assert set(round(pause, 6) for pause in clock.sleeps) == {0.25}
+    assert outcome.elapsed == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 0.999999])
+def test_task_ending_four_seconds_in_is_reported_within_about_a_second(clock, value):
+    dms = FakeDms(clock, [FakeTask("job-1", "kafkaInstanceResize", [(-20, "CREATED"), (-10, "EXECUTING"), (4, "SUCCESS")])])
+    # Default options: only the clock, the sleep and the random source are injected.
+    waiter = TaskWaiter(dms, INSTANCE, task_ids=["job-1"], clock=clock.monotonic, wall=clock.wall, sleep=clock.sleep, rng=lambda: value)
+    outcome = waiter.wait()
+    assert outcome.as_result()["status"] == "SUCCESS"
+    assert not outcome.failed and not outcome.timed_out
+    lag = outcome.elapsed - 4.0
+    assert 0 <= lag <= (1.0 if value == NEUTRAL else 1.25)  # 1.1 x (1 + 1.5 + 2.25) = 5.225 at the most
+    assert dms.reads() == ["get"] * 4
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deadline
+
+
+@pytest.mark.parametrize("timeout", [1.0, 7.0, 45.0, 100.0])
+@pytest.mark.parametrize("value", [0.0, 0.5, 0.999999])
+def test_timeout_ends_the_wait_at_the_deadline_without_sleeping_past_it(clock, timeout, value):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "kafkaInstanceResize", [(-5, "EXECUTING")])], task_ids=["t1"], timeout=timeout, rng=value)
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.failed
+    assert sum(clock.sleeps) <= timeout + EPS
+    assert outcome.elapsed == pytest.approx(timeout)
+    assert dms.poll_times()[-1] == pytest.approx(timeout)  # the last poll is at the deadline, not before it
+    assert "t1" in outcome.message and "kafkaInstanceResize" in outcome.message
+    assert "EXECUTING" in outcome.message and "%.0f s" % timeout in outcome.message and INSTANCE in outcome.message
+    result = outcome.as_result()
+    assert result["timed_out"] is True and result["status"] == "EXECUTING"
+
+
+def test_delay_is_slept_before_the_first_poll(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (30, "SUCCESS")])], task_ids=["t1"], delay=5.0)
+    outcome = waiter.wait()
+    assert clock.sleeps[0] == 5.0
+    assert dms.poll_times()[0] == pytest.approx(5.0)
+    assert clock.sleeps[1:4] == pytest.approx([1.0, 1.5, 2.25])
+    assert not outcome.failed and outcome.elapsed >= 30
+
+
+def test_delay_and_pauses_together_stay_within_the_timeout(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"], delay=8.0, timeout=20.0)
+    outcome = waiter.wait()
+    assert outcome.timed_out
+    assert clock.sleeps[0] == 8.0
+    assert sum(clock.sleeps) <= 20.0 + EPS
+    assert dms.poll_times()[-1] == pytest.approx(20.0)
+
+
+def test_delay_beyond_the_timeout_is_cut_to_it(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"], delay=100.0, timeout=10.0)
+    outcome = waiter.wait()
+    assert clock.sleeps == [10.0]
+    assert dms.poll_times() == [10.0]
+    assert outcome.timed_out
+
+
+def test_every_call_gets_the_deadline_plus_the_final_poll_grace(clock):
+    clock.advance(50)  # the wait does not start at t=0 of the clock
+    tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (55, "SUCCESS")]), FakeTask("b", "y", [(1, "EXECUTING"), (70, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"], timeout=60.0)
+    waiter.wait()
+    assert dms.deadlines and set(dms.deadlines) == {1050.0 + 60.0 + FINAL_POLL_GRACE}
+
+
+def test_timeout_by_name_says_what_it_waited_for(clock):
+    after = clock.wall_at(0)
+    dms, listener, waiter = make(clock, [], name="kafkaConfigModify", created_after=after, timeout=30.0)
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.failed
+    assert "kafkaConfigModify" in outcome.message and after.isoformat() in outcome.message
+    assert "no such task seen" in outcome.message and "30 s" in outcome.message
+
+
+def test_timeout_of_the_gate_names_the_running_tasks(clock):
+    tasks = [FakeTask("a", "resize", [(-3, "EXECUTING")]), FakeTask("b", "bindEip", [(-2, "CREATED")])]
+    dms, listener, waiter = make(clock, tasks, timeout=12.0)
+    outcome = waiter.wait()
+    assert outcome.timed_out
+    assert "every CREATED or EXECUTING task" in outcome.message
+    assert "resize (ID a) EXECUTING" in outcome.message and "bindEip (ID b) CREATED" in outcome.message
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stop rules
+
+
+def test_success_ends_the_wait(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (2, "EXECUTING"), (9, "SUCCESS")])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert not outcome.failed and not outcome.timed_out
+    assert "resize (ID t1) SUCCESS" in outcome.message
+    assert outcome.as_result()["status"] == "SUCCESS"
+    assert outcome.elapsed == pytest.approx(dms.poll_times()[-1])
+    assert dms.poll_times()[-2] < 9 <= dms.poll_times()[-1]  # stopped at the first poll that saw it
+
+
+@pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "DELETED"])
+def test_each_bad_status_fails_with_name_id_status_and_elapsed(clock, status):
+    dms, listener, waiter = make(clock, [FakeTask("job-7", "kafkaInstanceResize", [(0, "EXECUTING"), (5, status)])], task_ids=["job-7"])
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out
+    assert outcome.elapsed == pytest.approx(8.125)
+    for part in ("kafkaInstanceResize", "job-7", status, "8.1 s"):
+        assert part in outcome.message
+    assert outcome.as_result()["status"] == status
+
+
+@pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "DELETED", "SUCCESS"])
+def test_empty_fail_on_status_never_fails_on_status(clock, status):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (5, status)])], task_ids=["t1"], fail_on_status=[])
+    outcome = waiter.wait()
+    assert not outcome.failed and not outcome.timed_out
+    assert outcome.as_result()["status"] == status
+
+
+def test_fail_on_status_is_honoured_as_given(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (5, "CANCELLED")])], task_ids=["t1"], fail_on_status=["FAILED"])
+    assert not waiter.wait().failed
+
+
+def test_one_failing_task_of_several_stops_the_wait_at_once(clock):
+    tasks = [FakeTask("a", "resize", [(0, "EXECUTING"), (500, "SUCCESS")]), FakeTask("b", "bindEip", [(0, "EXECUTING"), (3, "FAILED")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out
+    assert outcome.elapsed == pytest.approx(4.75)
+    assert "bindEip" in outcome.message and "(ID b)" in outcome.message and "FAILED" in outcome.message
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "EXECUTING", "b": "FAILED"}
+    assert len(dms.polls()) == 4
+
+
+def test_several_tasks_all_successful(clock):
+    tasks = [FakeTask("a", "resize", [(0, "EXECUTING"), (12, "SUCCESS")]), FakeTask("b", "bindEip", [(0, "EXECUTING"), (3, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert outcome.elapsed >= 12
+    assert [task["status"] for task in outcome.tasks] == ["SUCCESS", "SUCCESS"]
+
+
+def test_single_task_seen_then_gone_counts_as_deleted_and_fails(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (6, None)])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert outcome.failed
+    assert outcome.as_result()["status"] == "DELETED"
+    assert "DELETED" in outcome.message and "resize" in outcome.message and "t1" in outcome.message
+    assert [entry["status"] for entry in outcome.history] == ["EXECUTING", "DELETED"]
+    assert [event[3:5] for event in listener.of("changed")] == [(None, "EXECUTING"), ("EXECUTING", "DELETED")]
+    assert set(dms.reads()) == {"get"}
+
+
+def test_several_tasks_one_gone_counts_as_deleted(clock):
+    tasks = old_tasks(30) + [FakeTask("a", "resize", [(0, "EXECUTING"), (40, "SUCCESS")]), FakeTask("b", "bindEip", [(0, "EXECUTING"), (4, None)])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert outcome.failed
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "EXECUTING", "b": "DELETED"}
+
+
+def test_finished_task_that_vanishes_keeps_its_final_status(clock):
+    tasks = [FakeTask("a", "resize", [(0, "EXECUTING"), (2, "SUCCESS"), (3, None)]), FakeTask("b", "bindEip", [(0, "EXECUTING"), (8, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "SUCCESS"}
+
+
+def test_check_asks_no_progress(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(-5, "EXECUTING")])], task_ids=["t1"], progress={"t1": {"progress_percentage": 10}})
+    waiter.check()
+    assert dms.calls == 1 and dms.progress_asked() == []
+
+
+def test_gone_task_with_empty_fail_on_status_ends_as_deleted(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (6, None)])], task_ids=["t1"], fail_on_status=[])
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "DELETED"
+
+
+@pytest.mark.parametrize("task_ids", [["typo"], ["typo", "a"]])
+def test_id_never_seen_fails_after_the_grace_not_before(clock, task_ids):
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(0, "EXECUTING")])], task_ids=task_ids)
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out
+    assert "typo" in outcome.message and INSTANCE in outcome.message
+    assert NOT_FOUND_GRACE == 30.0
+    assert 30.0 <= outcome.elapsed < 30.0 + 10.0
+    assert dms.poll_times()[-2] < 30.0  # polls before the grace did not end it
+
+
+def test_id_never_seen_with_a_timeout_below_the_grace_ends_at_the_timeout(clock):
+    dms, listener, waiter = make(clock, [], task_ids=["typo"], timeout=10.0)
+    outcome = waiter.wait()
+    assert outcome.failed and outcome.timed_out and "typo" in outcome.message and "Timed out" in outcome.message
+    assert outcome.elapsed == pytest.approx(10.0) and sum(clock.sleeps) <= 10.0 + EPS
+    assert dms.poll_times()[-1] == pytest.approx(10.0)
+
+
+def test_id_appearing_within_the_grace_is_waited_for(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(25, "EXECUTING"), (90, "SUCCESS")])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.elapsed >= 90
+    assert outcome.history[0]["status"] == "EXECUTING"
+
+
+def test_task_already_final_at_start_takes_one_poll(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(-60, "SUCCESS")])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert dms.calls == 1 and clock.sleeps == [] and outcome.calls == 1
+    assert not outcome.failed and outcome.elapsed == 0
+
+
+def test_several_tasks_already_final_take_one_list_page(clock):
+    dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("a", "x", [(-9, "SUCCESS")]), FakeTask("b", "y", [(-8, "SUCCESS")])],
+                                 task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert dms.log == [("list", 1, 0.0)] and clock.sleeps == []
+    assert not outcome.failed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Transient and fatal errors
+
+
+def test_transient_errors_are_reported_and_the_wait_goes_on(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (10, "SUCCESS")])], task_ids=["t1"])
+    errors = {2: transient("HTTP 503"), 3: transient("connection reset"), 5: transient("HTTP 429")}
+    dms.faults.update(errors)
+    outcome = waiter.wait()
+    assert not outcome.failed and not outcome.timed_out
+    assert outcome.as_result()["status"] == "SUCCESS"
+    assert [event[2] for event in listener.of("failed")] == [errors[2], errors[3], errors[5]]
+    assert outcome.calls == dms.calls  # failed polls cost calls too
+
+
+def test_transient_errors_until_past_the_grace_do_not_fail_a_known_id(clock):
+    # The API is down for the first 40 s: the task was never seen, but it was never looked for either.
+    tasks = [FakeTask("t1", "resize", [(-5, "EXECUTING"), (60, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], fail_cost=2.0)
+    dms.fault_when = lambda kind, number, t: transient() if t < 40 else None
+    outcome = waiter.wait()
+    assert listener.of("failed")
+    assert not outcome.failed, outcome.message
+    assert outcome.as_result()["status"] == "SUCCESS"
+
+
+def test_transient_error_on_the_first_gate_scan_does_not_pass_the_gate(clock):
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-5, "EXECUTING"), (20, "SUCCESS")])])
+    dms.faults[1] = transient()
+    outcome = waiter.wait()
+    assert len(listener.of("failed")) == 1
+    assert [task["id"] for task in outcome.tasks] == ["a"]
+    assert outcome.elapsed >= 20 and not outcome.failed
+
+
+def test_transient_error_mid_listing_is_retried_at_the_next_poll(clock):
+    tasks = old_tasks(150) + [FakeTask("a", "x", [(0, "EXECUTING"), (6, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks)
+    dms.faults[2] = transient()  # page 2 of the first gate scan
+    outcome = waiter.wait()
+    assert len(listener.of("failed")) == 1
+    assert not outcome.failed and [task["status"] for task in outcome.tasks] == ["SUCCESS"]
+    assert [calls for t, calls in dms.polls()][:2] == [[("list", 1), ("list", 2)], [("list", 1), ("list", 2)]]
+
+
+def test_transient_errors_up_to_the_timeout_end_as_a_timeout(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"], timeout=60.0)
+    dms.fault_when = lambda kind, number, t: transient()
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.failed
+    assert outcome.elapsed == pytest.approx(60.0)
+    assert len(listener.of("failed")) == dms.calls
+
+
+@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {}, {"name": "resize"}])
+def test_authentication_error_propagates_at_once(clock, options):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")]), FakeTask("t2", "x", [(0, "EXECUTING")])], **options)
+    dms.fault_when = lambda kind, number, t: auth_error()
+    with pytest.raises(AuthenticationError) as caught:
+        waiter.wait()
+    assert caught.value.status == 401 and caught.value.error_code == "APIG.0301"
+    assert dms.calls == 1 and clock.sleeps == [] and not listener.of("failed")
+
+
+def test_authentication_error_later_in_the_wait_propagates(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"])
+    dms.faults[3] = auth_error()
+    with pytest.raises(AuthenticationError):
+        waiter.wait()
+    assert dms.calls == 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cost
+
+
+def test_one_id_uses_get_task_only(clock):
+    dms, listener, waiter = make(clock, old_tasks(300) + [FakeTask("t1", "resize", [(0, "EXECUTING"), (40, "SUCCESS")])], task_ids=["t1"])
+    outcome = waiter.wait()
+    assert set(dms.reads()) == {"get"} and dms.progress_asked() == ["t1"]
+    assert all(calls == [("get", "t1")] for t, calls in dms.polls())
+    assert outcome.calls == dms.calls == len(dms.polls()) + 1
+
+
+def test_several_ids_among_the_newest_hundred_cost_one_page_per_poll(clock):
+    ids = ["n%d" % i for i in range(8)]
+    tasks = old_tasks(250) + [FakeTask(task_id, "job", [(-50 + i, "EXECUTING"), (20 + 5 * i, "SUCCESS")]) for i, task_id in enumerate(ids)]
+    dms, listener, waiter = make(clock, tasks, task_ids=ids)
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.elapsed >= 55
+    assert all(calls == [("list", 1)] for t, calls in dms.polls())
+    assert outcome.calls == dms.calls == len(dms.polls()) + len(ids)  # one page per poll, one progress per task
+
+
+def test_several_ids_on_page_two_cost_two_pages_per_poll(clock):
+    newer = [FakeTask("new-%03d" % i, "restartInstance", [(-500 + i, "SUCCESS")]) for i in range(120)]
+    targets = [FakeTask("a", "x", [(-900, "EXECUTING"), (15, "SUCCESS")]), FakeTask("b", "y", [(-901, "EXECUTING"), (25, "SUCCESS")])]
+    dms, listener, waiter = make(clock, old_tasks(300) + targets + newer, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert all(calls == [("list", 1), ("list", 2)] for t, calls in dms.polls())
+
+
+def test_deleted_task_among_several_does_not_make_every_poll_scan_every_page(clock):
+    tasks = old_tasks(450) + [FakeTask("a", "x", [(0, "EXECUTING"), (60, "SUCCESS")]), FakeTask("b", "y", [(0, "EXECUTING"), (3, None)])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"], fail_on_status=[])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "DELETED"}
+    pages = [len(calls) for t, calls in dms.polls()]
+    assert pages.count(5) == 1  # the poll that found b gone looked at every page; the later ones do not
+    assert pages[-1] == 1
+
+
+def test_gate_scans_every_page_first_then_stops_at_the_tracked_tasks(clock):
+    tasks = old_tasks(250) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")]),
+                              FakeTask("b", "bindEip", [(-20, "CREATED"), (3, "EXECUTING"), (25, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks)
+    outcome = waiter.wait()
+    assert not outcome.failed
+    polls = dms.polls()
+    assert polls[0][1] == [("list", 1), ("list", 2), ("list", 3)]
+    assert all(calls == [("list", 1)] for t, calls in polls[1:])
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "SUCCESS"}
+    assert outcome.elapsed >= 25
+
+
+def test_gate_finds_an_old_active_task_deep_in_the_list(clock):
+    tasks = old_tasks(120, first_created=-1000) + [FakeTask("stuck", "restart", [(-5000, "EXECUTING"), (14, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks)
+    outcome = waiter.wait()
+    assert [task["id"] for task in outcome.tasks] == ["stuck"]
+    assert outcome.elapsed >= 14
+    assert all(calls == [("list", 1), ("list", 2)] for t, calls in dms.polls())
+
+
+def test_gate_tracks_a_new_active_task_appearing_at_the_head(clock):
+    tasks = old_tasks(150) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")]),
+                              FakeTask("late", "bindEip", [(8, "CREATED"), (10, "EXECUTING"), (40, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks)
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "late": "SUCCESS"}
+    assert outcome.elapsed >= 40
+    assert all(calls == [("list", 1)] for t, calls in dms.polls()[1:])
+
+
+def test_gate_fails_when_a_tracked_task_fails(clock):
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-30, "EXECUTING"), (6, "FAILED")])])
+    outcome = waiter.wait()
+    assert outcome.failed and "resize" in outcome.message and "FAILED" in outcome.message
+
+
+def test_gate_ignores_tasks_that_already_ended(clock):
+    dms, listener, waiter = make(clock, [FakeTask("old-bad", "resize", [(-300, "FAILED")]), FakeTask("a", "x", [(-10, "EXECUTING"), (5, "SUCCESS")])])
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert [task["id"] for task in outcome.tasks] == ["a"]
+
+
+def test_gate_on_an_idle_instance_returns_after_one_scan(clock):
+    dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("bad", "resize", [(-50, "FAILED")])])
+    outcome = waiter.wait()
+    assert not outcome.failed and not outcome.timed_out
+    assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0)]
+    assert clock.sleeps == [] and outcome.tasks == [] and outcome.calls == 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# By name
+
+
+def test_by_name_waits_for_a_task_that_appears_late(clock):
+    tasks = old_tasks(20) + [FakeTask("cfg", "kafkaConfigModify", [(12, "CREATED"), (14, "EXECUTING"), (20, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, name="kafkaConfigModify", created_after=clock.wall_at(0))
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert outcome.as_result()["task"]["id"] == "cfg"
+    assert outcome.elapsed >= 20
+    first_found = next(i for i, (t, calls) in enumerate(dms.polls()) if t >= 12)
+    assert all(calls == [("list", 1)] for t, calls in dms.polls()[:first_found + 1])
+    assert all(calls == [("get", "cfg")] for t, calls in dms.polls()[first_found + 1:])
+
+
+def test_by_name_picks_the_newest_task_of_that_name(clock):
+    tasks = [FakeTask("older", "kafkaConfigModify", [(-100, "FAILED")]), FakeTask("other", "resize", [(-10, "EXECUTING")]),
+             FakeTask("newer", "kafkaConfigModify", [(-50, "EXECUTING"), (10, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, name="kafkaConfigModify")
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert outcome.as_result()["task"]["id"] == "newer"
+    assert outcome.elapsed >= 10
+    assert dms.reads()[0] == "list" and set(dms.reads()[1:]) == {"get"}
+
+
+def test_by_name_ignores_an_older_task_of_that_name_and_stops_paging_there(clock):
+    tasks = old_tasks(300) + [FakeTask("before", "kafkaConfigModify", [(-5, "FAILED")]),
+                              FakeTask("after", "kafkaConfigModify", [(9, "EXECUTING"), (15, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, name="kafkaConfigModify", created_after=clock.wall_at(0))
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert outcome.as_result()["task"]["id"] == "after"
+    assert [entry["id"] for entry in outcome.history] == ["after", "after"]
+    list_polls = [calls for t, calls in dms.polls() if calls[0][0] == "list"]
+    assert list_polls and all(calls == [("list", 1)] for calls in list_polls)
+
+
+def test_by_name_not_found_is_waited_for_until_the_timeout(clock):
+    dms, listener, waiter = make(clock, old_tasks(40), name="kafkaConfigModify", timeout=90.0)
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.elapsed == pytest.approx(90.0)
+    assert outcome.tasks == [] and "task" not in outcome.as_result()
+    assert set(dms.kinds()) == {"list"}
+
+
+def test_by_name_found_task_that_vanishes_counts_as_deleted(clock):
+    dms, listener, waiter = make(clock, [FakeTask("cfg", "kafkaConfigModify", [(0, "EXECUTING"), (7, None)])], name="kafkaConfigModify")
+    outcome = waiter.wait()
+    assert outcome.failed and outcome.as_result()["status"] == "DELETED"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# History and result
+
+
+def test_history_has_the_first_status_then_one_entry_per_change(clock):
+    clock.advance(3)
+    tasks = [FakeTask("a", "resize", [(-1, "CREATED"), (5, "EXECUTING"), (13, "SUCCESS")]),
+             FakeTask("b", "bindEip", [(0, "EXECUTING"), (9, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"])
+    outcome = waiter.wait()
+    polls = dms.poll_times()
+    assert len(polls) > 5  # several polls saw no change
+
+    def first_poll_at_or_after(t):
+        return next(p for p in polls if p >= t - EPS)
+
+    # Within one poll, in list order: newest first.
+    expected = [("b", "EXECUTING", 3), ("a", "CREATED", 3), ("a", "EXECUTING", 5), ("b", "SUCCESS", 9), ("a", "SUCCESS", 13)]
+    assert [(entry["id"], entry["status"]) for entry in outcome.history] == [(task_id, status) for task_id, status, t in expected]
+    assert [entry["seen_at"] for entry in outcome.history] == [clock.wall_at(first_poll_at_or_after(t)).isoformat() for task_id, status, t in expected]
+    assert set(outcome.history[0]) == {"id", "status", "seen_at"}
+    assert len(listener.of("changed")) == len(expected)
+    assert len(listener.of("polled")) == len(polls)
+
+
+def test_result_of_one_task(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (4, "SUCCESS")])], task_ids=["t1"])
+    result = waiter.wait().as_result()
+    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "task", "status"}
+    assert result["polls"] == dms.calls == 4
+    assert result["elapsed"] == pytest.approx(4.75) and isinstance(result["elapsed"], float)
+    assert result["timed_out"] is False
+    assert result["task"] == result["tasks"][0] and result["task"]["id"] == "t1" and result["status"] == "SUCCESS"
+    assert set(result["task"]) >= {"id", "name", "status", "created_at", "updated_at", "params"}
+
+
+def test_result_of_several_tasks_has_no_single_task_keys(clock):
+    tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (2, "SUCCESS")]), FakeTask("b", "y", [(0, "EXECUTING"), (2, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["b", "a"])
+    result = waiter.wait().as_result()
+    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out"}
+    assert [task["id"] for task in result["tasks"]] == ["b", "a"]  # in the order asked for
+    assert result["polls"] == dms.calls
+
+
+def test_polls_count_only_the_calls_of_this_wait(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (2, "SUCCESS")])], task_ids=["t1"])
+    dms.get_task(INSTANCE, "t1")  # a call made before the wait, e.g. by another part of the plugin
+    outcome = waiter.wait()
+    assert outcome.calls == dms.calls - 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Progress and heartbeat
+
+
+def test_progress_is_asked_when_a_task_becomes_executing_and_passed_on(clock):
+    progress = {"progress_percentage": "40", "remain_time": "120"}
+    tasks = [FakeTask("t1", "resize", [(0, "CREATED"), (3, "EXECUTING"), (9, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": progress})
+    outcome = waiter.wait()
+    assert not outcome.failed
+    assert dms.progress_asked() == ["t1"]
+    changes = [(event[4], event[6]) for event in listener.of("changed")]
+    assert changes == [("CREATED", None), ("EXECUTING", progress), ("SUCCESS", None)]
+
+
+@pytest.mark.parametrize("answer", [None, transient(), ApiError(500, "DMS.500", "boom"), auth_error()])
+def test_missing_or_failing_progress_is_not_asked_again_and_never_fails(clock, answer):
+    tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (200, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": answer})
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
+    assert dms.kinds().count("progress") == 1
+    assert listener.of("changed")[0][6] is None
+    assert listener.of("still") and all(event[4] == {"t1": None} for event in listener.of("still"))
+
+
+def test_progress_is_asked_per_task_that_becomes_executing(clock):
+    tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (5, "SUCCESS")]), FakeTask("b", "y", [(0, "CREATED"), (3, "EXECUTING"), (8, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"], progress={"a": {"progress_percentage": 1}, "b": {"progress_percentage": 2}})
+    waiter.wait()
+    assert dms.progress_asked() == ["a", "b"]
+
+
+def test_heartbeat_after_a_minute_without_change(clock):
+    progress = {"progress_percentage": "70"}
+    tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (200, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": lambda t: progress})
+    outcome = waiter.wait()
+    assert not outcome.failed
+    beats = [event[1] for event in listener.of("still")]
+    assert len(beats) == 3
+    assert HEARTBEAT <= beats[0] < HEARTBEAT + 10.0 + EPS
+    assert all(later - earlier >= HEARTBEAT - EPS for earlier, later in zip(beats, beats[1:]))
+    assert listener.of("still")[0][2] == ["t1"] and listener.of("still")[0][4] == {"t1": progress}
+
+
+def test_status_change_resets_the_heartbeat(clock):
+    tasks = [FakeTask("t1", "resize", [(0, "CREATED"), (50, "EXECUTING"), (150, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"])
+    waiter.wait()
+    beats = [event[1] for event in listener.of("still")]
+    # Polls at 0, 1, 2.5, ... 50.78125 (the change), then every 10 s: the first beat is a minute after the change.
+    assert beats[0] == pytest.approx(50.78125 + HEARTBEAT)
+
+
+def test_no_heartbeat_in_a_short_wait(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (50, "SUCCESS")])], task_ids=["t1"])
+    waiter.wait()
+    assert listener.of("still") == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Check mode
+
+
+@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {}, {"name": "resize"}])
+def test_check_reads_once_never_sleeps_never_fails(clock, options):
+    tasks = [FakeTask("t1", "resize", [(-50, "EXECUTING"), (-1, "FAILED")]), FakeTask("t2", "x", [(-40, "CREATED")])]
+    dms, listener, waiter = make(clock, tasks, delay=30.0, **options)
+    outcome = waiter.check()
+    assert dms.log == [(("get", "t1", 0.0) if options.get("task_ids") == ["t1"] else ("list", 1, 0.0))]
+    assert outcome.calls == 1
+    assert clock.sleeps == [] and clock.t == 0
+    assert not outcome.failed and not outcome.timed_out and outcome.message == ""
+    if options.get("task_ids") == ["t1"] or "name" in options:
+        assert outcome.as_result()["status"] == "FAILED"
+
+
+def test_check_on_a_missing_task_does_not_fail(clock):
+    dms, listener, waiter = make(clock, [], task_ids=["nope"])
+    outcome = waiter.check()
+    assert dms.calls == 1 and not outcome.failed and outcome.tasks == []
