@@ -15,6 +15,9 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSig
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import normalize_task, to_api_time
 
 PAGE_SIZE = 100  # the API's maximum
+# A full page of tasks already seen happens when a page's worth of tasks was created between two calls;
+# several in a row mean the server ignores ``start``, and paging on would never end.
+MAX_PAGES_WITHOUT_NEW_TASKS = 2
 INSTANCE_NOT_FOUND = "DMS.00404022"
 
 
@@ -49,8 +52,8 @@ class DmsClient:
         """Yield the instance's tasks, newest first, each once, fetching pages only as they are consumed.
 
         Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
-        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or on a page
-        that adds nothing new (so a misbehaving server cannot make it loop).
+        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
+        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
         """
         query = []
         if begin_time is not None:
@@ -59,6 +62,7 @@ class DmsClient:
             query.append(("end_time", to_api_time(end_time)))
         seen = set()
         start = 1
+        pages_without_new = 0
         while True:
             body = self._dms("GET", instance_id, "/tasks", query + [("start", str(start)), ("limit", str(PAGE_SIZE))], deadline)
             page = body.get("tasks") or []
@@ -69,8 +73,9 @@ class DmsClient:
                     seen.add(task["id"])
                     added += 1
                     yield task
+            pages_without_new = 0 if added else pages_without_new + 1
             total = _int_or_none(body.get("task_count"))
-            if len(page) < PAGE_SIZE or added == 0 or (total is not None and len(seen) >= total):
+            if len(page) < PAGE_SIZE or pages_without_new >= MAX_PAGES_WITHOUT_NEW_TASKS or (total is not None and len(seen) >= total):
                 return
             start += PAGE_SIZE
 

@@ -94,6 +94,7 @@ class Playbook:
         play_tasks.append({
             "name": "Save the results",
             "ansible.builtin.copy": {"content": "{{ [%s] | to_json }}" % registered, "dest": results_path, "mode": "0600"},
+            "check_mode": False,  # the results are saved in a --check run too
         })
         play = {
             "name": "Functional test", "hosts": "localhost", "gather_facts": False,
