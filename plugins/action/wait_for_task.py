@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http import REQUESTS_IMPORT_ERROR
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec, connection_settings, required_text, time_option
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
@@ -48,11 +48,8 @@ class ActionModule(ActionBase):
         secrets = validated._no_log_values  # pylint: disable=protected-access  # the documented no_log set
         try:
             result = self._run(validated, (task_vars or {}).get("inventory_hostname", "localhost"))
-        except DmsError as error:
+        except ConfigurationError as error:
             result = {"failed": True, "msg": str(error)}
-            details = failure_details(error)
-            if details:
-                result["error"] = details
         result["changed"] = False
         return remove_values(result, secrets)
 
@@ -61,17 +58,11 @@ class ActionModule(ActionBase):
             return {"failed": True, "msg": "Invalid options for hwcloud.dms.wait_for_task: %s" % "; ".join(validated.error_messages)}
         if REQUESTS_IMPORT_ERROR is not None:
             return {"failed": True, "msg": "hwcloud.dms.wait_for_task needs the Python library requests on the controller: %s" % REQUESTS_IMPORT_ERROR}
-        params = validated.validated_parameters
-        waiter = self._waiter(params, host)
-        if self._task.check_mode:
-            outcome = waiter.check()
-            result = outcome.as_result()
-            result["msg"] = "Check mode: would wait for %s on instance %s" % (waiter.describe_target(), params["instance_id"])
-            return result
-        outcome = waiter.wait()
+        waiter = self._waiter(validated.validated_parameters, host)
+        outcome = waiter.check() if self._task.check_mode else waiter.wait()
         result = outcome.as_result()
-        result["failed"] = outcome.failed
-        result["msg"] = outcome.message
+        if self._task.check_mode and not outcome.failed:
+            result["msg"] = "Check mode: would wait for %s on instance %s" % (waiter.describe_target(), validated.validated_parameters["instance_id"])
         return result
 
     def _waiter(self, params, host):

@@ -12,7 +12,7 @@ import random
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, RetriesExhausted
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, RetriesExhausted, failure_details
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES, is_active, parse_api_timestamp
 
 FIRST_PAUSE = 1.0
@@ -76,12 +76,16 @@ class WaitOutcome:
         self.timed_out = False
         self.failed = False
         self.message = ""
+        self.error = None  # the DmsError that ended the wait, if one did
 
     def as_result(self):
         result = {
             "tasks": self.tasks, "history": self.history, "polls": self.calls,
-            "elapsed": round(self.elapsed, 3), "timed_out": self.timed_out,
+            "elapsed": round(self.elapsed, 3), "timed_out": self.timed_out, "failed": self.failed, "msg": self.message,
         }
+        details = failure_details(self.error) if self.error is not None else {}
+        if details:
+            result["error"] = details
         if len(self.tasks) == 1:
             result["task"] = self.tasks[0]
             result["status"] = self.tasks[0]["status"]
@@ -132,12 +136,26 @@ class TaskWaiter:
         """One read, no waiting and no failing on state: what a wait would start from (check mode)."""
         self._progress_wanted = False
         self._begin()
-        self._poll()
+        try:
+            self._poll()
+        except DmsError as error:
+            self._end_on_error(error)
         return self._finish()
 
     def wait(self):
-        """Poll until the tasks end, one ends in ``fail_on_status``, or the timeout passes."""
+        """Poll until the tasks end, one ends in ``fail_on_status``, or the timeout passes.
+
+        An error that retrying cannot mend (authentication, a missing instance, bad input) ends the wait at once;
+        the outcome still tells what was seen until then.
+        """
         self._begin()
+        try:
+            self._wait()
+        except DmsError as error:
+            self._end_on_error(error)
+        return self._finish()
+
+    def _wait(self):
         if self._delay:
             self._sleep(min(self._delay, self._remaining()))
         schedule = PollSchedule(self._max_pause, self._rng)
@@ -145,7 +163,7 @@ class TaskWaiter:
         while True:
             changed = self._poll()
             if self._stop_reason():
-                return self._finish()
+                return
             if changed:
                 last_heartbeat = self._clock()
             elif self._clock() - last_heartbeat >= HEARTBEAT:
@@ -156,8 +174,13 @@ class TaskWaiter:
                 self._outcome.timed_out = True
                 self._outcome.failed = True
                 self._outcome.message = self._timeout_message()
-                return self._finish()
+                return
             self._sleep(min(schedule.next_pause(), remaining))
+
+    def _end_on_error(self, error):
+        self._outcome.failed = True
+        self._outcome.error = error
+        self._outcome.message = "Could not read the tasks of instance %s: %s" % (self._instance_id, error)
 
     def _begin(self):
         self._start = self._clock()

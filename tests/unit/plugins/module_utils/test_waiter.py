@@ -605,21 +605,25 @@ def test_transient_errors_up_to_the_timeout_end_as_a_timeout(clock):
 
 
 @pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {}, {"name": "resize"}])
-def test_authentication_error_propagates_at_once(clock, options):
+def test_authentication_error_ends_the_wait_at_once(clock, options):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")]), FakeTask("t2", "x", [(0, "EXECUTING")])], **options)
     dms.fault_when = lambda kind, number, t: auth_error()
-    with pytest.raises(AuthenticationError) as caught:
-        waiter.wait()
-    assert caught.value.status == 401 and caught.value.error_code == "APIG.0301"
+    outcome = waiter.wait()
+    assert isinstance(outcome.error, AuthenticationError)
+    assert outcome.failed and not outcome.timed_out and "APIG.0301" in outcome.message and INSTANCE in outcome.message
     assert dms.calls == 1 and clock.sleeps == [] and not listener.of("failed")
+    result = outcome.as_result()
+    assert result["error"]["http_status"] == 401 and result["error"]["error_code"] == "APIG.0301"
+    assert result["polls"] == 1 and result["tasks"] == [] and result["history"] == []
 
 
-def test_authentication_error_later_in_the_wait_propagates(clock):
+def test_authentication_error_later_in_the_wait_keeps_what_was_seen(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"])
     dms.faults[3] = auth_error()
-    with pytest.raises(AuthenticationError):
-        waiter.wait()
+    outcome = waiter.wait()
+    assert outcome.failed and isinstance(outcome.error, AuthenticationError)
     assert dms.calls == 3
+    assert [entry["status"] for entry in outcome.history] == ["EXECUTING"] and outcome.as_result()["status"] == "EXECUTING"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -799,7 +803,7 @@ def test_history_has_the_first_status_then_one_entry_per_change(clock):
 def test_result_of_one_task(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (4, "SUCCESS")])], task_ids=["t1"])
     result = waiter.wait().as_result()
-    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "task", "status"}
+    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "failed", "msg", "task", "status"}
     assert result["polls"] == dms.calls == 4
     assert result["elapsed"] == pytest.approx(4.75) and isinstance(result["elapsed"], float)
     assert result["timed_out"] is False
@@ -811,7 +815,7 @@ def test_result_of_several_tasks_has_no_single_task_keys(clock):
     tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (2, "SUCCESS")]), FakeTask("b", "y", [(0, "EXECUTING"), (2, "SUCCESS")])]
     dms, listener, waiter = make(clock, tasks, task_ids=["b", "a"])
     result = waiter.wait().as_result()
-    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out"}
+    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "failed", "msg"}
     assert [task["id"] for task in result["tasks"]] == ["b", "a"]  # in the order asked for
     assert result["polls"] == dms.calls
 

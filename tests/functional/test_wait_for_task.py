@@ -1,0 +1,581 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hwcloud.dms.wait_for_task end to end: real ansible-playbook runs against the DMS emulator on 127.0.0.1.
+
+Every run goes through ``module_defaults: group/hwcloud.dms.dms`` (the harness puts the connection options
+there, never on the task), so each test also shows that the action group works.
+
+Runs are few and short: a run holds several independent waits, each on its own task ID or its own instance,
+so that the emulator's request log tells the waits apart. No assertion measures wall-clock time; the tests
+look at what the plugin returned (``elapsed``, ``polls``, ``timed_out``) and at the emulator's request log.
+A lower bound on the gap between two logged requests is the only timing read from the log: slowness can
+only widen it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.functional.conftest import (
+    ACCESS_KEY, INSTANCE_ID, PROJECT_ID, SECRET_KEY, Playbook, scenario,
+)
+
+WAIT = "hwcloud.dms.wait_for_task"
+NAME = "kafkaConfigModify"
+ORDER = ("CREATED", "EXECUTING", "SUCCESS")
+# A time with its unit, as the plugin writes elapsed seconds: "4.8 s", "3s".
+SECONDS = re.compile(r"(\d+(?:\.\d+)?) ?s\b")
+# The canary in a form that survives partial printing (a truncated or re-encoded secret still contains it).
+CANARY_CORE = SECRET_KEY.split("-", 1)[1]
+
+
+def instance_id(number):
+    """Extra instances, for runs where each wait gets an instance of its own."""
+    return "aaaaaaaa-0000-4000-8000-%012d" % number
+
+
+def instances_scenario(instances, faults=None):
+    """scenario() with several Kafka instances: ``instances`` maps instance ID to its task list (or a full instance dict)."""
+    document = scenario(faults=faults)
+    document["instances"] = []
+    for ident, spec in instances.items():
+        instance = dict(spec) if isinstance(spec, dict) else {"tasks": spec}
+        instance.setdefault("engine", "kafka")
+        instance["id"] = ident
+        document["instances"].append(instance)
+    return document
+
+
+def wait(title, **options):
+    """One wait_for_task task; connection options come from module_defaults unless given here."""
+    options.setdefault("instance_id", INSTANCE_ID)
+    return {"name": title, WAIT: options}
+
+
+def logged(emulator, instance=None, task_id=None, kind=None):
+    """Request log entries, optionally of one instance, one task ID and one kind."""
+    return [
+        entry for entry in emulator.requests(kind)
+        if (instance is None or entry["instance_id"] == instance) and (task_id is None or entry["task_id"] == task_id)
+    ]
+
+
+def kinds(entries):
+    return sorted(set(entry["kind"] for entry in entries))
+
+
+def status_at(timeline, clock):
+    """The status the emulator serves at a scenario clock value for a timeline [[seconds, STATUS], ...]."""
+    current = timeline[0][1]
+    for at, status in timeline:
+        if at <= clock:
+            current = status
+    return current
+
+
+def clearly_served(timeline, entries, margin=0.15):
+    """Statuses the emulator surely served in these show calls (calls logged within ``margin`` of a change are skipped)."""
+    served = []
+    for entry in entries:
+        if entry["kind"] == "show" and entry["status"] == 200:
+            clock = entry["clock"]
+            if status_at(timeline, clock) == status_at(timeline, clock - margin):
+                served.append(status_at(timeline, clock))
+    return served
+
+
+def lines_naming(output, text):
+    return [line for line in output.splitlines() if text in line]
+
+
+def seconds_in(text):
+    """The first 'N s' / 'N.N s' number in a message."""
+    match = SECONDS.search(text)
+    assert match, "no elapsed seconds in %r" % text
+    return float(match.group(1))
+
+
+def assert_wait_returns(result):
+    """The return values every wait has, also on failure and timeout."""
+    assert result["changed"] is False
+    assert isinstance(result["elapsed"], float)
+    assert isinstance(result["polls"], int) and not isinstance(result["polls"], bool)
+    assert isinstance(result["timed_out"], bool)
+    assert isinstance(result["tasks"], list)
+    assert isinstance(result["history"], list)
+    for entry in result["history"]:
+        assert set(entry) == {"id", "status", "seen_at"}
+        assert datetime.fromisoformat(entry["seen_at"].replace("Z", "+00:00")).tzinfo is not None
+
+
+def assert_history_order(history, task_id, final):
+    """One entry per observed change, in timeline order, ending with ``final``."""
+    statuses = [entry["status"] for entry in history if entry["id"] == task_id]
+    assert statuses, "task %s not in history %r" % (task_id, history)
+    assert statuses[-1] == final
+    assert statuses == sorted(statuses, key=ORDER.index), statuses  # also: no status twice, so no repeated entries
+    seen_at = [entry["seen_at"] for entry in history if entry["id"] == task_id]
+    assert seen_at == sorted(seen_at)
+    return statuses
+
+
+def assert_one_list_call_per_poll(requests, task_ids):
+    """Several tasks cost one list call per poll (the first page, as they are among the newest 100), never a show call.
+
+    The only other calls allowed are the progress reads that decorate a task's change to EXECUTING: once per task.
+    """
+    assert "show" not in kinds(requests), "never one show call per task"
+    lists = [entry for entry in requests if entry["kind"] == "list"]
+    assert lists and all(entry["query"].get("start", "1") == "1" for entry in lists), "one page per poll: %r" % [e["query"] for e in lists]
+    progress = [entry["task_id"] for entry in requests if entry["kind"] == "progress"]
+    assert set(progress) <= set(task_ids) and len(progress) == len(set(progress)), progress
+    assert len(lists) + len(progress) == len(requests)
+
+
+def assert_no_traceback(run, result):
+    """ansible-core 2.19 registers failed results with exception '(traceback unavailable)': no traceback is what counts."""
+    for text in (str(result.get("exception", "")), run.output):
+        assert "Traceback" not in text and 'File "' not in text, text
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One emulator for the module-scoped runs below (each loads its own scenario, which restarts the clock and the log)."""
+    workdir = tmp_path_factory.mktemp("wait_for_task")
+    with Emulator(scenario(), workdir) as running:
+        yield running, Playbook(workdir, running)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Success, progress lines, no_log
+
+SUCCESS_TIMELINE = [[0, "CREATED"], [2, "EXECUTING"], [5, "SUCCESS"]]
+
+
+def test_success_single_id(emulator, playbook):
+    """CREATED -> EXECUTING -> SUCCESS: the full result, polls matching the log, only show calls, progress lines."""
+    emulator.load(scenario(tasks=[
+        {"id": "t-success", "name": NAME, "timeline": SUCCESS_TIMELINE},
+        {"id": "t-secretive", "name": "kafkaClientQuotaCreate", "timeline": [[0, "EXECUTING"], [1, "SUCCESS"]]},
+        {"name": NAME, "status": "SUCCESS", "created_offset": -600, "duration": 30},
+    ]))
+    run = playbook.run([
+        wait("Wait for one task", task_id="t-success", timeout=60),
+        dict(wait("Wait for a task under no_log", task_id="t-secretive", timeout=60), no_log=True),
+    ])
+    assert run.returncode == 0, run.output
+    result = run.results[0]
+    assert_wait_returns(result)
+    assert not result.get("failed")
+    assert result["timed_out"] is False
+    assert result["status"] == "SUCCESS"
+    assert result["task"]["id"] == "t-success" and result["task"]["name"] == NAME and result["task"]["status"] == "SUCCESS"
+    assert result["tasks"] == [result["task"]]
+
+    requests = logged(emulator, task_id="t-success")
+    assert result["polls"] == len(requests)
+    assert kinds(requests) in (["show"], ["progress", "show"])
+    assert logged(emulator, kind="list") == [] and logged(emulator, kind="iam") == []
+    assert len(logged(emulator)) == len(requests) + len(logged(emulator, task_id="t-secretive"))
+
+    # History: the first status seen, then one entry per change the polls observed.
+    statuses = assert_history_order(result["history"], "t-success", "SUCCESS")
+    assert len(statuses) >= 2, "the wait started before the task ended, so at least one change is seen"
+    first_show = next(entry for entry in requests if entry["kind"] == "show")
+    if clearly_served(SUCCESS_TIMELINE, [first_show]):
+        assert statuses[0] == status_at(SUCCESS_TIMELINE, first_show["clock"]), "the first status seen comes first"
+    served = clearly_served(SUCCESS_TIMELINE, requests)
+    for status in served:
+        assert status in statuses, "status %s was served by the emulator but is missing from the history %r" % (status, statuses)
+    assert "EXECUTING" in served, "the EXECUTING window (3 s) is longer than the longest pause of the first polls"
+
+    # Progress at default verbosity: one line per history entry, with name, ID, status and elapsed time.
+    lines = lines_naming(run.output, "t-success")
+    assert len(lines) == len(statuses), run.output
+    for line, status in zip(lines, statuses):
+        assert NAME in line and status in line and SECONDS.search(line), line
+    executing = lines[statuses.index("EXECUTING")]
+    assert re.search(r"\d+ ?%", executing), "a Kafka task's progress percentage: %r" % executing
+
+    # no_log: the wait works and prints nothing about its task.
+    assert not run.results[1].get("failed")
+    assert lines_naming(run.output, "t-secretive") == [], run.output
+
+
+# ---------------------------------------------------------------------------------------------------------
+# How waits end: failing statuses, fail_on_status: [], timeout (one run, read by three tests)
+
+ENDINGS = [
+    # (title, task, options, expected final status)
+    ("vanishes", {"id": "t-vanishes", "name": "kafkaConfigModify", "timeline": [[0, "EXECUTING"]], "vanish_after": 5}, {}, "DELETED"),
+    ("failed", {"id": "t-failed", "name": "bindInstancePublicIp", "timeline": [[0, "EXECUTING"], [1, "FAILED"]]}, {}, "FAILED"),
+    ("cancelled", {"id": "t-cancelled", "name": "kafkaResetConsumerOffset", "status": "CANCELLED"}, {}, "CANCELLED"),
+    ("deleted", {"id": "t-deleted", "name": "kafkaClientQuotaDelete", "status": "DELETED"}, {}, "DELETED"),
+    ("tolerated", {"id": "t-tolerated", "name": "kafkaClientQuotaModify", "status": "FAILED"}, {"fail_on_status": []}, "FAILED"),
+    ("succeeded", {"id": "t-succeeded", "name": "kafkaClientQuotaCreate", "timeline": [[0, "EXECUTING"], [5, "SUCCESS"]]}, {}, "SUCCESS"),
+    ("timeout", {"id": "t-endless", "name": "unbindInstancePublicIp", "timeline": [[0, "EXECUTING"]]}, {"timeout": 3}, "EXECUTING"),
+]
+
+
+@pytest.fixture(scope="module")
+def endings(shared):
+    emulator, playbook = shared
+    emulator.load(scenario(tasks=[task for _title, task, _options, _status in ENDINGS]))
+    tasks = [wait(title, task_id=task["id"], **dict({"timeout": 30}, **options)) for title, task, options, _status in ENDINGS]
+    run = playbook.run(tasks, args=["-vvvv"])  # also the secret canary check below
+    return run, dict((title, result) for (title, _task, _options, _status), result in zip(ENDINGS, run.results)), emulator.requests()
+
+
+@pytest.mark.parametrize("title", ["vanishes", "failed", "cancelled", "deleted"])
+def test_failing_status_fails_naming_task_id_status_and_elapsed(endings, title):
+    run, results, requests = endings
+    task, expected = next((task, status) for name, task, _options, status in ENDINGS if name == title)
+    result = results[title]
+    assert_wait_returns(result)
+    assert result["failed"] is True
+    assert result["timed_out"] is False
+    assert result["status"] == expected and result["task"]["id"] == task["id"]
+    message = result["msg"]
+    for part in (task["name"], task["id"], expected):
+        assert part in message, "%r not in %r" % (part, message)
+    assert abs(seconds_in(message) - result["elapsed"]) <= 0.1, message
+    assert result["polls"] == len([entry for entry in requests if entry["task_id"] == task["id"]])
+    assert_no_traceback(run, result)
+
+
+def test_task_seen_then_gone_counts_as_deleted(endings):
+    _run, results, requests = endings
+    result = results["vanishes"]
+    assert [entry["status"] for entry in result["history"]] == ["EXECUTING", "DELETED"]
+    shows = [entry for entry in requests if entry["task_id"] == "t-vanishes" and entry["kind"] == "show"]
+    assert [entry["status"] for entry in shows][0] == 200 and shows[-1]["status"] == 404
+
+
+def test_empty_fail_on_status_returns_the_final_status(endings):
+    _run, results, _requests = endings
+    result = results["tolerated"]
+    assert_wait_returns(result)
+    assert not result.get("failed")
+    assert result["status"] == "FAILED" and result["task"]["status"] == "FAILED"
+    assert result["timed_out"] is False
+
+
+def test_timeout_fails_naming_task_last_status_and_timeout(endings):
+    run, results, requests = endings
+    result = results["timeout"]
+    assert_wait_returns(result)
+    assert result["failed"] is True
+    assert result["timed_out"] is True
+    assert result["status"] == "EXECUTING"
+    for part in ("unbindInstancePublicIp", "t-endless", "EXECUTING"):
+        assert part in result["msg"], result["msg"]
+    assert re.search(r"\b3(\.0)? ?s\b", result["msg"]), "the timeout in the message: %r" % result["msg"]
+    assert 3.0 <= result["elapsed"] <= 5.0, "returns within about 2 s of the timeout: %s" % result["elapsed"]
+    assert result["polls"] == len([entry for entry in requests if entry["task_id"] == "t-endless"])
+    assert_no_traceback(run, result)
+    # The other endings did not hold the run up: every wait of the run has a result.
+    assert len(run.results) == len(ENDINGS)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What to wait for: by name, several IDs, the gate
+
+APPEARS = 4  # late, yet after the first poll even on a loaded machine
+NEW_TIMELINE = [[APPEARS, "CREATED"], [APPEARS + 1, "EXECUTING"], [APPEARS + 2.5, "SUCCESS"]]
+
+
+def test_by_name_waits_for_a_late_task_and_ignores_an_older_one(emulator, playbook):
+    started = datetime.now(timezone.utc)
+    emulator.load(scenario(tasks=[
+        {"id": "t-new", "name": NAME, "appear_after": APPEARS, "created_offset": APPEARS, "timeline": NEW_TIMELINE},
+        {"id": "t-old", "name": NAME, "status": "FAILED", "created_offset": -60, "duration": 20},
+        {"id": "t-other", "name": "kafkaClientQuotaCreate", "status": "SUCCESS", "created_offset": -30},
+    ]))
+    run = playbook.run([
+        wait("Wait by name, ISO-8601", name=NAME, created_after=started.isoformat(), timeout=60),
+        wait("Wait by name, YYYYMMDDHHmmss", name=NAME, created_after=started.strftime("%Y%m%d%H%M%S"), timeout=60),
+    ])
+    first, second = run.results
+    for result in (first, second):
+        assert_wait_returns(result)
+        assert not result.get("failed"), result["msg"]
+        assert result["status"] == "SUCCESS" and result["task"]["id"] == "t-new"
+        assert [task["id"] for task in result["tasks"]] == ["t-new"]
+        assert all(entry["id"] == "t-new" for entry in result["history"])
+    assert_history_order(first["history"], "t-new", "SUCCESS")
+
+    requests = emulator.requests()
+    assert first["polls"] + second["polls"] == len(requests)
+    before_seen = [entry for entry in requests[:first["polls"]] if entry["kind"] == "list"]
+    assert before_seen and before_seen[0]["clock"] < APPEARS, "the wait started before the task appeared (so it was waited for)"
+    assert logged(emulator, task_id="t-old") == []
+
+
+def test_several_ids_wait_for_all_with_one_list_call_per_poll(emulator, playbook):
+    emulator.load(scenario(
+        tasks=[
+            {"id": "t-first", "name": NAME, "timeline": [[0, "EXECUTING"], [2, "SUCCESS"]]},
+            {"id": "t-second", "name": "bindInstancePublicIp", "timeline": [[0, "CREATED"], [1.5, "EXECUTING"], [5, "SUCCESS"]]},
+            {"id": "t-unrelated", "name": "kafkaClientQuotaCreate", "timeline": [[0, "EXECUTING"]]},
+        ],
+        # 150 older tasks: the waited-for ones are among the newest 100, so each poll needs the first page only.
+        generate=[{"count": 150, "name": ["kafkaClientQuotaCreate", "kafkaClientQuotaDelete"], "created_offset": -60, "interval": 60}],
+    ))
+    run = playbook.run([wait("Wait for two tasks", task_id=["t-first", "t-second"], timeout=60)])
+    result = run.result
+    assert_wait_returns(result)
+    assert not result.get("failed"), result["msg"]
+    assert result["timed_out"] is False
+    assert sorted((task["id"], task["status"]) for task in result["tasks"]) == [("t-first", "SUCCESS"), ("t-second", "SUCCESS")]
+    assert "t-unrelated" not in [entry["id"] for entry in result["history"]]
+    assert_history_order(result["history"], "t-first", "SUCCESS")
+    assert_history_order(result["history"], "t-second", "SUCCESS")
+
+    requests = emulator.requests()
+    assert result["polls"] == len(requests)
+    assert_one_list_call_per_poll(requests, ["t-first", "t-second"])
+    assert len(logged(emulator, kind="list")) >= 2, "t-second was still running at the first poll, so the wait polled again"
+
+
+GATE_FIRST = [[0, "EXECUTING"], [3, "SUCCESS"]]
+
+
+def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, playbook):
+    busy, idle = instance_id(1), instance_id(2)
+    history = {"generate": [{"count": 20, "name": [NAME, "kafkaClientQuotaCreate"], "status": ["SUCCESS", "FAILED"], "created_offset": -120}]}
+    emulator.load(instances_scenario({
+        busy: dict(history, tasks=[
+            {"id": "g-first", "name": NAME, "timeline": GATE_FIRST},
+            {"id": "g-second", "name": "bindInstancePublicIp", "timeline": [[0, "CREATED"], [1, "EXECUTING"], [5, "SUCCESS"]]},
+        ]),
+        idle: dict(history, tasks=[]),
+    }))
+    run = playbook.run([
+        wait("Gate on a busy instance", instance_id=busy, timeout=60),
+        wait("Gate on an idle instance", instance_id=idle, timeout=60),
+    ])
+    gate, at_once = run.results
+    assert_wait_returns(gate)
+    assert not gate.get("failed"), "old FAILED tasks do not fail the gate: %s" % gate["msg"]
+    busy_requests = logged(emulator, instance=busy)
+    # The gate tracks the tasks it sees active: g-second surely (it runs 5 s), g-first if the first poll came before it ended.
+    assert all(task["status"] == "SUCCESS" for task in gate["tasks"])
+    tracked = sorted(task["id"] for task in gate["tasks"])
+    served = clearly_served(GATE_FIRST, [dict(busy_requests[0], kind="show")])
+    assert tracked in ([["g-first", "g-second"]] if served == ["EXECUTING"] else [["g-second"]] if served else [["g-second"], ["g-first", "g-second"]])
+    assert gate["polls"] == len(busy_requests)
+    assert_one_list_call_per_poll(busy_requests, ["g-first", "g-second"])
+    assert len([entry for entry in busy_requests if entry["kind"] == "list"]) >= 2
+
+    assert_wait_returns(at_once)
+    assert not at_once.get("failed"), at_once["msg"]
+    assert at_once["tasks"] == [] and at_once["history"] == [] and at_once["timed_out"] is False
+    idle_requests = logged(emulator, instance=idle)
+    assert [entry["kind"] for entry in idle_requests] == ["list"]
+    assert at_once["polls"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Faults during the wait
+
+FAULTED = {"throttled": instance_id(11), "unavailable": instance_id(12), "dropped": instance_id(13), "slow": instance_id(14)}
+
+
+def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
+    """429 + Retry-After (mid-wait), 503 (retried by the waiter itself: max_retries 0), a dropped connection, a slow answer."""
+    tasks = {
+        FAULTED["throttled"]: [{"id": "f-throttled", "name": NAME, "timeline": [[0, "EXECUTING"], [5, "SUCCESS"]]}],
+        FAULTED["unavailable"]: [{"id": "f-unavailable-1", "name": NAME, "status": "SUCCESS"},
+                                 {"id": "f-unavailable-2", "name": "bindInstancePublicIp", "status": "SUCCESS"}],
+        FAULTED["dropped"]: [{"id": "f-dropped", "name": NAME, "status": "SUCCESS"}],
+        FAULTED["slow"]: [{"id": "f-slow", "name": NAME, "status": "SUCCESS"}],
+    }
+    emulator.load(instances_scenario(tasks, faults=[
+        # The throttled wait runs first, so the 2nd show call of the run is its 2nd poll, after the task was seen.
+        {"kind": "show", "instance": FAULTED["throttled"], "nth": 2, "status": 429, "retry_after": 2},
+        {"kind": "list", "instance": FAULTED["unavailable"], "times": 1, "status": 503},
+        {"kind": "show", "instance": FAULTED["dropped"], "times": 1, "drop": True},
+        {"kind": "show", "instance": FAULTED["slow"], "times": 1, "delay": 2},
+    ]))
+    run = playbook.run([
+        wait("Throttled", instance_id=FAULTED["throttled"], task_id="f-throttled", timeout=20),
+        wait("Unavailable", instance_id=FAULTED["unavailable"], task_id=["f-unavailable-1", "f-unavailable-2"], timeout=20, max_retries=0),
+        wait("Dropped", instance_id=FAULTED["dropped"], task_id="f-dropped", timeout=20),
+        wait("Slow", instance_id=FAULTED["slow"], task_id="f-slow", timeout=20, request_timeout=1),
+    ])
+    assert run.returncode == 0, run.output
+    expected_fault = {"throttled": "status", "unavailable": "status", "dropped": "drop", "slow": "delay"}
+    for (label, instance), result in zip(FAULTED.items(), run.results):
+        assert_wait_returns(result)
+        assert not result.get("failed"), "%s: %s" % (label, result.get("msg"))
+        assert result["timed_out"] is False and result["elapsed"] < 20
+        assert all(task["status"] == "SUCCESS" for task in result["tasks"]) and result["tasks"]
+        requests = logged(emulator, instance=instance)
+        assert [entry["fault"] for entry in requests if entry["fault"]] == [expected_fault[label]], "%s: %r" % (label, requests)
+        assert result["polls"] == len(requests), label
+        assert all(entry["status"] == 200 for entry in requests if not entry["fault"]), label
+    # One failed attempt each, then the retry that succeeded: the slow answer was given up after request_timeout.
+    for label in ("unavailable", "dropped", "slow"):
+        assert [entry["kind"] for entry in logged(emulator, instance=FAULTED[label])] in (["list", "list"], ["show", "show"]), label
+
+    throttled = [entry for entry in logged(emulator, instance=FAULTED["throttled"]) if entry["kind"] == "show"]
+    statuses = [entry["status"] for entry in throttled]
+    assert statuses[:2] == [200, 429], statuses
+    assert throttled[2]["clock"] - throttled[1]["clock"] >= 1.9, "Retry-After: 2 is honoured"
+    assert_history_order(run.results[0]["history"], "f-throttled", "SUCCESS")
+    assert run.results[0]["history"][0]["status"] == "EXECUTING"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bad input (no request at all), async, and a wrong secret key (one request, no retry): one run
+
+INPUT_CASES = [
+    # (case, options, words the message must contain)
+    ("task_id and name", {"task_id": "t-any", "name": NAME}, ["task_id", "name"]),
+    ("created_after without name", {"task_id": "t-any", "created_after": "2024-01-31T08:00:00Z"}, ["created_after", "name"]),
+    ("malformed created_after", {"name": NAME, "created_after": "yesterday"}, ["created_after", "yesterday"]),
+    ("timeout 0", {"task_id": "t-any", "timeout": 0}, ["timeout"]),
+    ("unknown fail_on_status", {"task_id": "t-any", "fail_on_status": ["FAILED", "EXPLODED"]}, ["fail_on_status", "EXPLODED"]),
+    ("empty instance_id", {"task_id": "t-any", "instance_id": ""}, ["instance_id"]),
+    ("blank task_id", {"task_id": ["t-any", " "]}, ["task_id"]),
+    ("delay not below timeout", {"task_id": "t-any", "timeout": 5, "delay": 5}, ["delay"]),
+    ("sleep 0", {"task_id": "t-any", "sleep": 0}, ["sleep"]),
+    ("no access key", {"task_id": "t-any", "access_key": ""}, ["access_key"]),
+    ("no secret key", {"task_id": "t-any", "secret_key": ""}, ["secret_key"]),
+]
+INPUT_CASES_COUNT = len(INPUT_CASES)
+WRONG_SECRET = "SKWRONG-0000000000000000000000000000000000"
+
+
+@pytest.fixture(scope="module")
+def input_run(shared):
+    emulator, playbook = shared
+    emulator.load(scenario(tasks=[{"id": "t-any", "name": NAME, "timeline": [[0, "EXECUTING"]]}]))
+    tasks = [wait(case, **options) for case, options, _words in INPUT_CASES]
+    tasks.append(wait("Wrong secret key", task_id="t-any", secret_key=WRONG_SECRET, timeout=30))
+    tasks.append(dict(wait("Async", task_id="t-any", timeout=30), **{"async": 30, "poll": 1}))
+    run = playbook.run(tasks)
+    return run, run.results, emulator.requests()
+
+
+@pytest.mark.parametrize("case, words", [(case, words) for case, _options, words in INPUT_CASES], ids=[case for case, _o, _w in INPUT_CASES])
+def test_bad_input_fails_naming_the_option_without_any_request(input_run, case, words):
+    run, results, _requests = input_run
+    result = results[[name for name, _options, _words in INPUT_CASES].index(case)]
+    assert result["failed"] is True, result
+    assert result["changed"] is False
+    for word in words:
+        assert word in result["msg"], "%s: %r not in %r" % (case, word, result["msg"])
+    assert_no_traceback(run, result)
+    assert SECRET_KEY not in str(result)
+
+
+def test_bad_input_makes_no_request_and_a_wrong_secret_key_exactly_one(input_run):
+    _run, results, requests = input_run
+    wrong = results[INPUT_CASES_COUNT]
+    assert wrong["failed"] is True
+    assert "401" in wrong["msg"], wrong["msg"]
+    # Every case before it sent nothing; the wrong key fails on its first request, which is never retried.
+    assert len(requests) == 1, requests
+    assert requests[0]["status"] == 401 and requests[0]["auth"] == "denied"
+    assert WRONG_SECRET not in str(wrong)
+
+
+def test_a_wait_ended_by_an_api_error_still_returns_its_wait_values(input_run):
+    """Returns are documented "also on failure and timeout": a 401 during the wait is a failure of the wait."""
+    _run, results, _requests = input_run
+    wrong = results[INPUT_CASES_COUNT]
+    assert_wait_returns(wrong)
+    assert wrong["polls"] == 1
+    assert wrong["timed_out"] is False
+
+
+def test_async_is_not_supported(input_run):
+    run, results, requests = input_run
+    result = results[INPUT_CASES_COUNT + 1]
+    assert result["failed"] is True
+    assert "async" in result["msg"] and "not support" in result["msg"], result["msg"]
+    assert len(requests) == 1, "the async task sent no request"
+    assert_no_traceback(run, result)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Check mode
+
+def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
+    other = instance_id(21)
+    emulator.load(instances_scenario({
+        INSTANCE_ID: [
+            {"id": "c-running", "name": NAME, "timeline": [[0, "EXECUTING"], [30, "SUCCESS"]]},
+            {"id": "c-failed", "name": "bindInstancePublicIp", "status": "FAILED"},
+        ],
+        other: [{"id": "c-gate", "name": NAME, "timeline": [[0, "EXECUTING"], [30, "SUCCESS"]]}],
+    }))
+    run = playbook.run([
+        wait("Check a running task", task_id="c-running", timeout=600),
+        wait("Check a failed task", task_id="c-failed", timeout=600),
+        wait("Check the gate", instance_id=other, timeout=600),
+    ], check=True)
+    assert run.returncode == 0, run.output
+    running, failed, gate = run.results
+    for result, task_id in ((running, "c-running"), (failed, "c-failed")):
+        assert_wait_returns(result)
+        assert not result.get("failed"), result["msg"]
+        assert result["changed"] is False and result["timed_out"] is False
+        assert task_id in result["msg"], "says what it would wait for: %r" % result["msg"]
+        requests = logged(emulator, task_id=task_id)
+        assert [entry["kind"] for entry in requests if entry["kind"] != "progress"] == ["show"], "one read"
+        assert result["polls"] == len(requests)
+    assert running["status"] == "EXECUTING" and running["elapsed"] < 10, "no waiting for the 30 s task"
+    assert failed["status"] == "FAILED"
+
+    assert not gate.get("failed"), gate["msg"]
+    assert [entry["kind"] for entry in logged(emulator, instance=other) if entry["kind"] != "progress"] == ["list"], "one read"
+    assert [task["id"] for task in gate["tasks"]] == ["c-gate"] and gate["tasks"][0]["status"] == "EXECUTING"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Secrets at -vvvv, and credentials from the environment
+
+def test_secret_key_never_printed_at_vvvv(endings):
+    """The endings run is at -vvvv, with successful, failing and timed-out waits and the secret in module_defaults."""
+    run, results, _requests = endings
+    assert_really_verbose(run)
+    assert results["succeeded"]["status"] == "SUCCESS" and not results["succeeded"].get("failed")
+    assert lines_naming(run.output, "t-succeeded"), "progress lines were printed"
+    assert_canary_absent(run)
+
+
+def test_environment_credentials_work_and_stay_secret(emulator, playbook):
+    emulator.load(scenario(tasks=[
+        {"id": "s-ok", "name": NAME, "timeline": [[0, "EXECUTING"], [1.5, "SUCCESS"]]},
+        {"id": "s-failed", "name": "bindInstancePublicIp", "status": "FAILED"},
+    ]))
+    run = playbook.run(
+        [wait("Successful wait", task_id="s-ok", timeout=30), wait("Failing wait", task_id="s-failed", timeout=30)],
+        defaults=playbook.connection(access_key=None, secret_key=None, project_id=None),
+        env={"HUAWEICLOUD_SDK_AK": ACCESS_KEY, "HUAWEICLOUD_SDK_SK": SECRET_KEY, "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID},
+        args=["-vvvv"],
+    )
+    assert_really_verbose(run)
+    ok, failed = run.results
+    assert not ok.get("failed") and ok["status"] == "SUCCESS" and ok["task"]["id"] == "s-ok", ok.get("msg")
+    assert failed["failed"] is True and failed["status"] == "FAILED"
+    assert lines_naming(run.output, "s-ok"), "progress lines were printed"
+    requests = emulator.requests()
+    assert requests and all(entry["auth"] == "aksk" and entry["status"] == 200 for entry in requests)
+    assert_canary_absent(run)
+
+
+def assert_really_verbose(run):
+    assert "ESTABLISH LOCAL CONNECTION" in run.output or "task path" in run.output.lower(), "the run was at -vvvv"
+
+
+def assert_canary_absent(run):
+    for text in (SECRET_KEY, CANARY_CORE):
+        assert text not in run.output
+        assert text not in str(run.results)
