@@ -15,7 +15,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.hwcloud.dms.plugins.module_utils.http import REQUESTS_IMPORT_ERROR
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec, connection_settings, required_text, time_option
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
 from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, WaitListener

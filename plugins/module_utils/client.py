@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError
-from ansible_collections.hwcloud.dms.plugins.module_utils.http import HttpClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import normalize_task, to_api_time
 

@@ -23,7 +23,7 @@ _API_TIME = "%Y%m%d%H%M%S"
 _COMPACT = re.compile(r"^\d{14}$")
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
 )
 
@@ -55,7 +55,10 @@ def select_tasks(tasks, statuses=None, names=None, begin=None, end=None, limit=N
             return False
         if begin or end:
             created = parse_api_timestamp(task["created_at"])
-            if created is None or (begin and created < begin) or (end and created.replace(microsecond=0) > end):
+            if created is None:
+                return False
+            created = created.replace(microsecond=0)  # to the second, as the API's begin_time/end_time
+            if (begin and created < begin.replace(microsecond=0)) or (end and created > end):
                 return False
         return True
 
@@ -79,13 +82,15 @@ def parse_time(value):
         match = _ISO.match(text)
         if match:
             return _from_iso_match(match)
-    except ValueError:
-        pass  # out-of-range fields: same message as a malformed value
+    except (ValueError, OverflowError):
+        pass  # out-of-range fields (or an offset past year 1 / 9999): same message as a malformed value
     raise ValueError("'%s' is not a valid time: use YYYYMMDDHHmmss or ISO-8601 such as 2024-01-31T08:00:00Z (no zone means UTC)" % text)
 
 
 def to_api_time(moment):
-    """The API's query form: YYYYMMDDHHmmss in UTC."""
+    """The API's query form: YYYYMMDDHHmmss in UTC. A naive datetime means UTC (not the local time)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime(_API_TIME)
 
 

@@ -199,7 +199,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
-from ansible_collections.hwcloud.dms.plugins.module_utils.http import REQUESTS_IMPORT_ERROR
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec, connection_settings, required_text, time_option
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, select_tasks
 

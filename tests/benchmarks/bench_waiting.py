@@ -55,15 +55,15 @@ def detection_table():
     rng = random.Random(1)
     print("1. Noticing a task that ends at a random time in a range (simulated, %d samples a range):" % SAMPLES)
     print("   mean delay after the end / mean API calls. (An until loop also pays a module run per try.)")
-    print("%12s  %s" % ("ends within", "  ".join("%26s" % name for name, _ in strategies)))
-    late_sums = dict((name, 0.0) for name, _ in strategies)
+    print("%12s  %s" % ("ends within", "  ".join("%26s" % name for name, _strategy in strategies)))
+    late_sums = dict((name, 0.0) for name, _strategy in strategies)
     for low, high in END_RANGES:
-        ends = [rng.uniform(low, high) for _ in range(SAMPLES)]
+        ends = [rng.uniform(low, high) for _sample in range(SAMPLES)]
         cells = []
         for name, strategy in strategies:
             outcomes = [strategy(end) for end in ends]
-            late = sum(seen - end for (seen, _), end in zip(outcomes, ends)) / SAMPLES
-            calls = sum(calls for _, calls in outcomes) / SAMPLES
+            late = sum(seen - end for (seen, _calls), end in zip(outcomes, ends)) / SAMPLES
+            calls = sum(calls for _seen, calls in outcomes) / SAMPLES
             late_sums[name] += late
             cells.append("%26s" % ("%5.1f s late / %6.1f calls" % (late, calls)))
         print("%12s  %s" % ("%d-%d s" % (low, high), "  ".join(cells)))
@@ -83,7 +83,7 @@ def listing_table():
             "request_timeout": 30, "max_retries": 0, "validate_certs": True,
         })
         started = time.perf_counter()
-        count = sum(1 for _ in DmsClient(settings).list_tasks(INSTANCE_ID))
+        count = len(list(DmsClient(settings).list_tasks(INSTANCE_ID)))
         ours_seconds, ours_requests = time.perf_counter() - started, emulator.count("list")
         emulator.reset()
         started = time.perf_counter()

@@ -89,7 +89,8 @@ class HttpClient:
             if requests is None:
                 raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
             session = requests.Session()  # keep-alive across pages and polls; proxies from the environment
-        session.verify = ca_path or validate_certs
+        # validate_certs=false wins over ca_path (as in Ansible's own modules)
+        session.verify = (ca_path or True) if validate_certs else False
         self._session = session
         self.calls = 0
 
@@ -127,16 +128,21 @@ class HttpClient:
         full_url = url + ("?" + canonical_query(params) if params else "")
         self.calls += 1
         try:
-            response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False)
+            # verify is passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify,
+            # which would silently turn validate_certs=false (and ca_path) back into the environment's bundle.
+            response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False,
+                                             verify=self._session.verify)
         except requests.exceptions.SSLError as exc:
             raise TransportError("TLS error: %s" % _reason(exc), method, path) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Transient(TransportError(_reason(exc), method, path)) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(_reason(exc), method, path) from None
-        return self._read(response, method, path)
+        # A gateway's error page may echo request headers: the tokens we sent must not reach a message.
+        sent_secrets = [signed[name] for name in ("X-Auth-Token", "X-Security-Token") if signed.get(name)]
+        return self._read(response, method, path, sent_secrets)
 
-    def _read(self, response, method, path):
+    def _read(self, response, method, path, sent_secrets):
         status = response.status_code
         request_id = response.headers.get("X-Request-Id")
         body = _json_or_none(response)
@@ -149,6 +155,8 @@ class HttpClient:
         code, message = error_fields(body)
         if code is None and message is None and response.content:
             message = response.text[:200].strip()
+            for secret in sent_secrets:
+                message = message.replace(secret, "********")
         error_class = ApiError
         if status in (401, 403):
             error_class = AuthenticationError

@@ -1,0 +1,478 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HttpClient against a real HTTP server on 127.0.0.1: retries, backoff, Retry-After, deadlines, typed errors.
+
+Sleep and clock are fakes (the client is built to take them), so no test waits for a backoff and no assertion
+depends on how long anything took. Only the read-timeout tests spend real time (a 0.3 s request timeout).
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import types
+from datetime import datetime, timezone
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from ansible_collections.hwcloud.dms.plugins.module_utils import http_client as http_module
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
+    BACKOFF_CAP, COLLECTION_VERSION, USER_AGENT, HttpClient, backoff_delay, retry_after_seconds,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
+from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
+
+# Canary credentials: if any of these shows up in an error message, a secret leaked.
+AK = "AKCANARY0000000000000"
+SK = "SKCANARY-secret-key-7f3a9c-must-never-be-printed"
+SECURITY_TOKEN = "STCANARY-security-token-51d0e8-must-never-be-printed"
+AUTH_TOKEN = "ATCANARY-auth-token-9b22c4-must-never-be-printed"
+CANARIES = (SK, SECURITY_TOKEN, AUTH_TOKEN)
+PATH = "/v2/0123456789abcdef/instances/inst-1/tasks"
+GALAXY_YML = Path(__file__).resolve().parents[4] / "galaxy.yml"
+
+
+@pytest.fixture(name="server")
+def server_fixture(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ScriptedServer() as server:
+        yield server
+
+
+class FakeTime:
+    """The injected clock and sleep: sleeping only records the pause and moves the clock on."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.pauses = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+class SpySession(requests.Session):
+    """A real session that also records the keyword arguments each request was sent with."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent = []
+
+    def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+        self.sent.append(kwargs)
+        return super().send(request, **kwargs)
+
+
+def make_http(fake, auth=None, **kwargs):
+    kwargs.setdefault("rng", lambda: 0.5)
+    return HttpClient(auth or AkSkSigner(AK, SK, SECURITY_TOKEN), clock=fake.clock, sleep=fake.sleep, **kwargs)
+
+
+def get(http, server, deadline=None, params=(("start", "1"), ("limit", "100"))):
+    return http.request("GET", server.url + PATH, list(params), {"X-Project-Id": "0123456789abcdef"}, deadline)
+
+
+OK = Reply(200, {"task_count": "0", "tasks": []})
+TRANSIENT_REPLIES = {
+    "429": Reply(429, {"error_code": "APIG.0308", "error_msg": "throttled"}),
+    "500": Reply(500, {"error_code": "DMS.10000", "error_msg": "internal"}),
+    "502": Reply(502, "<html>Bad Gateway</html>", {"Content-Type": "text/html"}),
+    "503": Reply(503, ""),
+    "504": Reply(504, {"code": "APIG.0201", "message": "backend timeout"}),
+    "dropped connection": Reply(drop=True),
+    "html on a 200": Reply(200, "<html>maintenance</html>", {"Content-Type": "text/html"}),
+    "truncated json on a 200": Reply(200, '{"tasks": [', {"Content-Type": "application/json"}),
+    "json list on a 200": Reply(200, [], {"Content-Type": "application/json"}),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# What is retried, and how often
+
+
+@pytest.mark.parametrize("failure", TRANSIENT_REPLIES.values(), ids=list(TRANSIENT_REPLIES))
+def test_transient_failure_is_retried_then_succeeds(server, failure):
+    fake = FakeTime()
+    server.replies.extend([failure, OK])
+    http = make_http(fake, max_retries=5)
+    assert get(http, server) == {"task_count": "0", "tasks": []}
+    assert len(server.requests) == 2
+    assert len(fake.pauses) == 1
+    assert http.calls == 2
+
+
+def test_read_timeout_is_retried(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(200, {"late": True}, delay=3), OK])
+    http = make_http(fake, request_timeout=0.3, max_retries=1)
+    assert get(http, server) == {"task_count": "0", "tasks": []}
+    assert len(server.requests) == 2
+    assert len(fake.pauses) == 1
+
+
+def test_read_timeouts_count_against_max_retries(server):
+    fake = FakeTime()
+    server.respond = lambda request: Reply(200, {"late": True}, delay=3)
+    http = make_http(fake, request_timeout=0.3, max_retries=1)
+    with pytest.raises(RetriesExhausted) as caught:
+        get(http, server)
+    assert isinstance(caught.value.last_error, TransportError)
+    assert len(server.requests) == 2
+
+
+def test_refused_connection_is_retried():
+    with socket.socket() as probe:  # a port that nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeTime()
+    http = make_http(fake, max_retries=2)
+    with pytest.raises(RetriesExhausted) as caught:
+        http.request("GET", "http://127.0.0.1:%d%s" % (port, PATH))
+    assert caught.value.attempts == 3
+    assert isinstance(caught.value.last_error, TransportError)
+    assert len(fake.pauses) == 2
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3, 5])
+@pytest.mark.parametrize("failure", ["503", "dropped connection", "html on a 200"])
+def test_max_retries_bounds_the_requests(server, max_retries, failure):
+    fake = FakeTime()
+    server.respond = lambda request: TRANSIENT_REPLIES[failure]
+    http = make_http(fake, max_retries=max_retries)
+    with pytest.raises(RetriesExhausted) as caught:
+        get(http, server)
+    assert len(server.requests) == max_retries + 1
+    assert caught.value.attempts == max_retries + 1
+    assert http.calls == max_retries + 1
+    assert len(fake.pauses) == max_retries
+
+
+def test_exhausted_retries_keep_the_last_api_error(server):
+    fake = FakeTime()
+    server.respond = lambda request: Reply(503, {"error_code": "DMS.503", "error_msg": "busy"}, {"X-Request-Id": "req-503"})
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(fake, max_retries=2), server)
+    last = caught.value.last_error
+    assert isinstance(last, ApiError)
+    assert (last.status, last.error_code, last.error_msg, last.request_id) == (503, "DMS.503", "busy", "req-503")
+    assert "3 attempts" in str(caught.value) and "req-503" in str(caught.value)
+
+
+@pytest.mark.parametrize("status, error_class", [
+    (400, ApiError), (401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError),
+])
+def test_client_errors_are_not_retried(server, status, error_class):
+    fake = FakeTime()
+    # A success is queued behind the error: a retry would turn the error into a success.
+    server.replies.extend([Reply(status, {"error_code": "X.%d" % status, "error_msg": "no"}), OK])
+    with pytest.raises(error_class) as caught:
+        get(make_http(fake, max_retries=5), server)
+    assert caught.value.status == status
+    assert len(server.requests) == 1
+    assert fake.pauses == []
+
+
+def test_401_reaches_the_caller_after_exactly_one_request(server):
+    # Five failed signatures lock the AK/SK for five minutes: one try only, even with Retry-After and retries left.
+    fake = FakeTime()
+    server.respond = lambda request: Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"},
+                                           {"X-Request-Id": "req-401", "Retry-After": "1"})
+    with pytest.raises(AuthenticationError) as caught:
+        get(make_http(fake, max_retries=10), server)
+    assert caught.value.error_code == "APIG.0301"
+    assert len(server.requests) == 1
+    assert fake.pauses == []
+
+
+def test_empty_success_is_none_and_not_retried(server):
+    server.replies.extend([Reply(204), OK])
+    fake = FakeTime()
+    assert make_http(fake).request("DELETE", server.url + PATH + "/t1") is None
+    assert len(server.requests) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Pauses: Retry-After, full-jitter backoff, the caller's deadline
+
+
+def test_retry_after_seconds_is_the_pause(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(429, {"error_code": "APIG.0308"}, {"Retry-After": "7"}), OK])
+    get(make_http(fake, rng=lambda: 0.5), server)
+    assert fake.pauses == [7.0]
+
+
+def test_retry_after_http_date_is_the_pause(server, monkeypatch):
+    wall_now = 1700000000.0
+    monkeypatch.setattr(http_module, "time", types.SimpleNamespace(time=lambda: wall_now))
+    fake = FakeTime()
+    server.replies.extend([
+        Reply(503, "", {"Retry-After": formatdate(wall_now + 42, usegmt=True)}),
+        Reply(503, "", {"Retry-After": formatdate(wall_now - 60, usegmt=True)}),  # already past: no pause
+        OK,
+    ])
+    get(make_http(fake, rng=lambda: 0.5), server)
+    assert fake.pauses == [42.0, 0.0]
+
+
+def test_retry_after_parsing():
+    now = 1700000000.0
+    assert retry_after_seconds("120") == 120.0
+    assert retry_after_seconds(" 3 ") == 3.0
+    assert retry_after_seconds(formatdate(now + 10, usegmt=True), now=now) == 10.0
+    for unreadable in (None, "", "soon", "-5", "1.5"):
+        assert retry_after_seconds(unreadable) is None
+
+
+def test_unreadable_retry_after_falls_back_to_backoff(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(429, "", {"Retry-After": "soon"}), OK])
+    get(make_http(fake, rng=lambda: 0.25), server)
+    assert fake.pauses == [0.25]
+
+
+def test_backoff_doubles_up_to_the_cap(server):
+    fake = FakeTime()
+    server.respond = lambda request: TRANSIENT_REPLIES["503"]
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake, max_retries=7, rng=lambda: 1.0), server)  # rng at its maximum: the bound itself
+    assert fake.pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert len(server.requests) == 8
+
+
+def test_backoff_is_full_jitter(server):
+    fake = FakeTime()
+    server.respond = lambda request: TRANSIENT_REPLIES["500"]
+    draws = iter([0.5, 0.1, 0.9, 0.0])
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake, max_retries=4, rng=lambda: next(draws)), server)
+    assert fake.pauses == [0.5 * 1, 0.1 * 2, 0.9 * 4, 0.0 * 8]
+
+
+def test_backoff_delay_stays_within_its_bound():
+    rng = random.Random(20240131).random
+    for attempt in range(12):
+        bound = min(BACKOFF_CAP, 1.0 * 2 ** attempt)
+        delays = [backoff_delay(attempt, rng) for _draw in range(200)]
+        assert all(0 <= delay < bound for delay in delays)
+        assert max(delays) > 0.8 * bound and min(delays) < 0.2 * bound  # jitter spreads over the whole range
+
+
+def test_backoff_pause_never_passes_the_deadline(server):
+    fake = FakeTime()
+    server.respond = lambda request: TRANSIENT_REPLIES["503"]
+    deadline = fake.now + 2.5
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(fake, max_retries=10, rng=lambda: 1.0), server, deadline=deadline)
+    assert fake.pauses == [1.0]  # the next pause (2 s) would end past the deadline
+    assert fake.now <= deadline
+    assert len(server.requests) == 2 == caught.value.attempts
+
+
+def test_retry_after_past_the_deadline_gives_up_at_once(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(429, "", {"Retry-After": "60"}), OK])
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake, max_retries=5), server, deadline=fake.now + 10)
+    assert fake.pauses == []
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_no_pause_ever_passes_the_deadline(server, seed):
+    fake = FakeTime()
+    rng = random.Random(seed)
+    deadline = fake.now + rng.uniform(0.5, 40)
+    server.respond = lambda request: TRANSIENT_REPLIES["502"]
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake, max_retries=20, rng=rng.random), server, deadline=deadline)
+    assert fake.now < deadline
+
+
+def test_no_request_once_the_deadline_has_passed(server):
+    fake = FakeTime()
+    server.respond = lambda request: OK
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake), server, deadline=fake.now - 1)
+    assert server.requests == []
+
+
+def test_request_timeout_is_cut_to_the_time_left(server):
+    fake = FakeTime()
+    session = SpySession()
+    server.respond = lambda request: OK
+    http = make_http(fake, request_timeout=30.0, session=session)
+    get(http, server, deadline=fake.now + 0.25)
+    get(http, server)
+    assert [sent["timeout"] for sent in session.sent] == [0.25, 30.0]
+
+
+# ------------------------------------------------------------------------------------------------
+# Typed errors and what their messages may say
+
+ERROR_BODIES = {
+    "error_code/error_msg": {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."},
+    "errorCode/errorMsg": {"errorCode": "DMS.00404022", "errorMsg": "The instance does not exist."},
+    "code/message": {"code": "DMS.00404022", "message": "The instance does not exist."},
+    "IAM error object": {"error": {"code": "DMS.00404022", "message": "The instance does not exist.", "title": "Not Found"}},
+}
+
+
+@pytest.mark.parametrize("status, error_class", [(400, ApiError), (401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError)])
+@pytest.mark.parametrize("body", ERROR_BODIES.values(), ids=list(ERROR_BODIES))
+def test_typed_error_fields(server, status, error_class, body):
+    server.replies.append(Reply(status, body, {"X-Request-Id": "0f1e2d3c-req"}))
+    with pytest.raises(error_class) as caught:
+        get(make_http(FakeTime()), server)
+    error = caught.value
+    assert type(error) is error_class  # pylint: disable=unidiomatic-typecheck
+    assert (error.status, error.error_code, error.error_msg) == (status, "DMS.00404022", "The instance does not exist.")
+    assert (error.request_id, error.method, error.path) == ("0f1e2d3c-req", "GET", PATH)
+    message = str(error)
+    for part in (str(status), "DMS.00404022", "The instance does not exist.", "0f1e2d3c-req", "GET", PATH):
+        assert part in message
+    assert "start=" not in message  # the path, not the query
+
+
+def test_error_without_a_json_body_keeps_the_text(server):
+    server.replies.append(Reply(400, "<html>request rejected by WAF</html>", {"X-Request-Id": "r-html"}))
+    with pytest.raises(ApiError) as caught:
+        get(make_http(FakeTime()), server)
+    assert caught.value.error_code is None
+    assert "request rejected by WAF" in caught.value.error_msg
+    assert caught.value.request_id == "r-html"
+
+
+def test_error_page_echoing_the_token_does_not_carry_it(server):
+    token = "TOKEN-CANARY-0123456789"
+    server.replies.append(Reply(400, "<html>rejected: X-Auth-Token=%s</html>" % token))
+    http = HttpClient(TokenAuth(token), max_retries=0, sleep=FakeTime().sleep)
+    with pytest.raises(ApiError) as caught:
+        http.request("GET", server.url + "/v2/p/instances/i/tasks")
+    assert "rejected" in caught.value.error_msg and token not in str(caught.value) and token not in caught.value.error_msg
+
+
+SECRET_PROBES = {
+    "401": [Reply(401, {"error_code": "APIG.0301", "error_msg": "bad signature"})],
+    "403": [Reply(403, {"error_code": "APIG.0302", "error_msg": "forbidden"})],
+    "400": [Reply(400, "plain text")],
+    "404": [Reply(404, {"code": "DMS.00404022", "message": "gone"})],
+    "503 exhausted": [Reply(503, {"error_code": "DMS.503"})] * 2,
+    "dropped exhausted": [Reply(drop=True)] * 2,
+    "non-JSON exhausted": [Reply(200, "<html/>")] * 2,
+    "timeout exhausted": [Reply(200, {}, delay=3)] * 2,
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "token"])
+@pytest.mark.parametrize("replies", SECRET_PROBES.values(), ids=list(SECRET_PROBES))
+def test_error_messages_never_carry_a_secret(server, auth, replies):
+    signer = AkSkSigner(AK, SK, SECURITY_TOKEN) if auth == "aksk" else TokenAuth(AUTH_TOKEN)
+    server.replies.extend(replies)
+    with pytest.raises((ApiError, RetriesExhausted)) as caught:
+        get(make_http(FakeTime(), auth=signer, max_retries=1, request_timeout=0.3), server)
+    # The secrets were on the wire (so the probe means something) ...
+    sent = server.requests[0].headers
+    assert (sent["X-Security-Token"] == SECURITY_TOKEN) if auth == "aksk" else (sent["X-Auth-Token"] == AUTH_TOKEN)
+    # ... and appear in nothing a user or a log sees.
+    error = caught.value
+    texts = [str(error), repr(error), repr(error.args)]
+    if isinstance(error, RetriesExhausted):
+        texts += [str(error.last_error), repr(error.last_error)]
+    for text in texts:
+        for canary in CANARIES:
+            assert canary not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# What goes on the wire
+
+
+def test_user_agent_names_the_collection_and_its_galaxy_version(server):
+    galaxy_version = yaml.safe_load(GALAXY_YML.read_text(encoding="utf-8"))["version"]
+    assert COLLECTION_VERSION == galaxy_version
+    server.replies.append(OK)
+    get(make_http(FakeTime()), server)
+    user_agent = server.requests[0].headers["User-Agent"]
+    assert user_agent == USER_AGENT
+    assert "hwcloud.dms/%s" % galaxy_version in user_agent
+
+
+def test_one_keep_alive_connection_for_several_requests(server):
+    server.replies.extend([OK, Reply(503, ""), OK, OK])  # a retry too stays on the connection
+    http = make_http(FakeTime())
+    for _request in range(3):
+        get(http, server)
+    assert len(server.requests) == 4
+    assert len({request.port for request in server.requests}) == 1
+
+
+def test_default_session_is_a_requests_session_reused(server):
+    server.respond = lambda request: OK
+    http = HttpClient(AkSkSigner(AK, SK), sleep=FakeTime().sleep)
+    for _request in range(3):
+        http.request("GET", server.url + PATH)
+    assert len({request.port for request in server.requests}) == 1
+
+
+@pytest.mark.parametrize("validate_certs, ca_path, verify", [
+    (True, None, True),
+    (False, None, False),
+    (True, "/etc/pki/my-ca.pem", "/etc/pki/my-ca.pem"),
+    (False, "/etc/pki/my-ca.pem", False),  # validate_certs=false wins
+])
+def test_validate_certs_and_ca_path_set_session_verify(validate_certs, ca_path, verify):
+    session = requests.Session()
+    HttpClient(TokenAuth(AUTH_TOKEN), validate_certs=validate_certs, ca_path=ca_path, session=session)
+    assert session.verify == verify
+
+
+@pytest.mark.parametrize("validate_certs, ca_path, verify", [(False, None, False), (True, "/etc/pki/my-ca.pem", "/etc/pki/my-ca.pem")])
+def test_ca_bundle_environment_does_not_override_the_options(server, monkeypatch, validate_certs, ca_path, verify):
+    # requests lets REQUESTS_CA_BUNDLE replace session.verify unless verify is passed with each request.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/environment/bundle.pem")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/environment/bundle.pem")
+    session = SpySession()
+    server.replies.append(OK)
+    get(make_http(FakeTime(), validate_certs=validate_certs, ca_path=ca_path, session=session), server)
+    assert session.sent[0]["verify"] == verify
+
+
+def test_request_is_signed_as_sent(server):
+    params = [("start", "1"), ("limit", "100"), ("name", "a b/ü~*"), ("begin_time", "20240101000000")]
+    server.replies.append(OK)
+    get(make_http(FakeTime()), server, params=params)
+    seen = server.requests[0]
+    assert seen.raw_query == canonical_query(params)  # the query is sent exactly as it was signed
+    assert seen.headers["X-Project-Id"] == "0123456789abcdef"
+    authorization = seen.headers["Authorization"]
+    assert authorization.startswith("SDK-HMAC-SHA256 Access=%s, SignedHeaders=" % AK)
+    signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert signed == sorted(signed)
+    for name in ("content-type", "host", "user-agent", "x-project-id", "x-sdk-date", "x-security-token"):
+        assert name in signed
+    assert all(seen.headers.get(name) is not None for name in signed)  # every signed header was sent
+    # Re-signing what the server received reproduces the signature: nothing was changed after signing.
+    now = datetime.strptime(seen.headers["X-Sdk-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    resigned = AkSkSigner(AK, SK, SECURITY_TOKEN).sign(
+        "GET", server.url + seen.path, params, dict((name, seen.headers[name]) for name in signed), b"", now=now)
+    assert resigned["Authorization"] == authorization
+
+
+def test_token_auth_sends_the_token_and_no_signature(server):
+    server.replies.append(OK)
+    get(make_http(FakeTime(), auth=TokenAuth(AUTH_TOKEN)), server)
+    headers = server.requests[0].headers
+    assert headers["X-Auth-Token"] == AUTH_TOKEN
+    assert headers.get("Authorization") is None
