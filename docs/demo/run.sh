@@ -40,7 +40,8 @@ for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { cat "$work/emulator.out"; echo "The emulator did not start" >&2; exit 1; }
 echo "DMS emulator listening on http://127.0.0.1:$(cat "$work/port")"
 
-export HW_DMS_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+HW_DMS_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+export HW_DMS_ENDPOINT
 export HUAWEICLOUD_SDK_AK=AKEXAMPLE0000000000
 export HUAWEICLOUD_SDK_SK=SKEXAMPLE0000000000000000000000000000000
 export HUAWEICLOUD_SDK_PROJECT_ID=0123456789abcdef0123456789abcdef

@@ -20,7 +20,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_tim
 
 COMMON_OPTIONS = {
     "access_key": {
-        "type": "str", "aliases": ["ak"],
+        "type": "str", "aliases": ["ak"], "no_log": False,  # an identifier, not a secret
         "env": ["HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY", "ANSIBLE_HWC_ACCESS_KEY"],
         "description": "Access key ID (AK) used to sign requests. Goes with O(secret_key); excludes O(auth_token).",
     },
@@ -98,8 +98,6 @@ COMMON_OPTIONS = {
         ],
     },
 }
-
-SECRET_OPTIONS = tuple(name for name, spec in COMMON_OPTIONS.items() if spec.get("no_log"))
 
 ConnectionSettings = namedtuple("ConnectionSettings", [
     "access_key", "secret_key", "security_token", "auth_token", "region", "project_id",

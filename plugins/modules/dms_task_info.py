@@ -18,7 +18,7 @@ description:
     sent to the API so that it returns less.
   - To block until a task has ended, use M(hwcloud.dms.wait_for_task).
 author:
-  - hwcloud.dms contributors
+  - hwcloud.dms contributors (@hwcloud)
 options:
   instance_id:
     description: ID of the DMS instance.

@@ -28,7 +28,7 @@ description:
     engine reports them (Kafka, RocketMQ); a still-waiting line follows every minute without change.
     Use C(-v) to see every poll. Nothing is printed for a task with C(no_log).
 author:
-  - hwcloud.dms contributors
+  - hwcloud.dms contributors (@hwcloud)
 options:
   instance_id:
     description: ID of the DMS instance.
