@@ -3,13 +3,12 @@
 """The connection options every plugin shares: one table, three uses.
 
 The table feeds the module argument spec, the action plugin's validation (the same spec) and the
-documentation fragment ``hwcloud.dms.common``; ``connection_settings`` turns validated values into the
+documentation fragment ``hwcloud.dms.common`` (rendered from it); ``connection_settings`` turns validated values into the
 client's settings and explains what is missing.
 """
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from urllib.parse import urlsplit
 
@@ -121,7 +120,8 @@ def argument_spec(**plugin_options):
 
 
 def doc_fragment():
-    """The documentation fragment, as YAML (JSON is YAML), so the docs cannot drift from the table."""
+    """The ``options`` of the documentation fragment. tests/tooling/render_doc_fragment.py writes them to
+    plugins/doc_fragments/common.py (sanity wants a literal there), and a unit test keeps the two equal."""
     options = {}
     for name, entry in COMMON_OPTIONS.items():
         description = entry["description"]
@@ -135,7 +135,7 @@ def doc_fragment():
                 % ", ".join("E(%s)" % var for var in entry["env"])
             ]
         options[name] = doc
-    return json.dumps({"options": options}, indent=2)
+    return {"options": options}
 
 
 def connection_settings(params):

@@ -15,6 +15,7 @@ only widen it.
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -408,6 +409,10 @@ def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
         wait("Slow", instance_id=FAULTED["slow"], task_id="f-slow", timeout=20, request_timeout=1),
     ])
     assert run.returncode == 0, run.output
+    # The emulator logs the delayed answer when it sends it, which may be after the playbook has ended.
+    settle = time.monotonic() + 5
+    while len(logged(emulator, instance=FAULTED["slow"])) < 2 and time.monotonic() < settle:
+        time.sleep(0.1)
     expected_fault = {"throttled": "status", "unavailable": "status", "dropped": "drop", "slow": "delay"}
     for (label, instance), result in zip(FAULTED.items(), run.results):
         assert_wait_returns(result)
