@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
-from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
+from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 AK = "AKCLIENTTEST00000000"
 SK = "SKCLIENTTEST0000000000000000000000000000"
@@ -21,14 +21,6 @@ PROJECT = "0123456789abcdef0123456789abcdef"
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 REGION = "ap-southeast-1"
 TASKS_PATH = "/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE)
-
-
-@pytest.fixture(name="server")
-def server_fixture(monkeypatch):
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with ScriptedServer() as server:
-        yield server
 
 
 def make_client(server, **options):

@@ -27,7 +27,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
     BACKOFF_CAP, COLLECTION_VERSION, USER_AGENT, HttpClient, backoff_delay, retry_after_seconds,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
-from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
+from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 # Canary credentials: if any of these shows up in an error message, a secret leaked.
 AK = "AKCANARY0000000000000"
@@ -37,14 +37,6 @@ AUTH_TOKEN = "ATCANARY-auth-token-9b22c4-must-never-be-printed"
 CANARIES = (SK, SECURITY_TOKEN, AUTH_TOKEN)
 PATH = "/v2/0123456789abcdef/instances/inst-1/tasks"
 GALAXY_YML = Path(__file__).resolve().parents[4] / "galaxy.yml"
-
-
-@pytest.fixture(name="server")
-def server_fixture(monkeypatch):
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with ScriptedServer() as server:
-        yield server
 
 
 class FakeTime:
