@@ -73,13 +73,12 @@ class ActionModule(ActionBase):
             raise ConfigurationError("delay must be 0 or more and less than timeout (%s), got %s" % (params["timeout"], params["delay"]))
         if params["sleep"] < 1:
             raise ConfigurationError("sleep must be 1 second or more, got %s" % params["sleep"])
-        if params["name"] is not None:
-            required_text("name", params["name"])
+        name = required_text("name", params["name"]) if params["name"] is not None else None
         listener = WaitListener() if self._task.no_log else DisplayListener("wait_for_task [%s]" % host)
         return TaskWaiter(
             DmsClient(connection_settings(params)), instance_id,
             task_ids=[required_text("task_id", task_id) for task_id in params["task_id"] or []],
-            name=params["name"], created_after=time_option("created_after", params["created_after"]),
+            name=name, created_after=time_option("created_after", params["created_after"]),
             timeout=float(params["timeout"]), delay=float(params["delay"]), max_pause=float(params["sleep"]),
             fail_on_status=params["fail_on_status"], listener=listener,
         )
