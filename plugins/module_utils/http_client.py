@@ -133,7 +133,7 @@ class HttpClient:
             response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False,
                                              verify=self._session.verify)
         except requests.exceptions.SSLError as exc:
-            raise TransportError("TLS error: %s" % _reason(exc), method, path) from None
+            raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % _reason(exc), method, path) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Transient(TransportError(_reason(exc), method, path)) from None
         except requests.exceptions.RequestException as exc:
