@@ -7,9 +7,10 @@ No Ansible imports. Returns tasks already normalised (see tasks.py); raises the 
 
 from __future__ import annotations
 
+from itertools import islice
 from urllib.parse import quote
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError, TransportError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import normalize_task, to_api_time
@@ -51,21 +52,35 @@ class DmsClient:
     def list_tasks(self, instance_id, begin_time=None, end_time=None, deadline=None):
         """Yield the instance's tasks, newest first, each once, fetching pages only as they are consumed.
 
-        Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
-        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
-        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
+        The API is believed to list newest first, but does not say so: should the first page come oldest
+        first, every page is read and the tasks are sorted, so callers can always rely on the order.
         """
         query = []
         if begin_time is not None:
             query.append(("begin_time", to_api_time(begin_time)))
         if end_time is not None:
             query.append(("end_time", to_api_time(end_time)))
+        tasks = self._each_task(instance_id, query, deadline)
+        first_page = list(islice(tasks, PAGE_SIZE))
+        if len(first_page) > 1 and first_page[0]["created_at"] < first_page[-1]["created_at"]:
+            yield from sorted(first_page + list(tasks), key=lambda task: task["created_at"], reverse=True)
+            return
+        yield from first_page
+        yield from tasks
+
+    def _each_task(self, instance_id, query, deadline):
+        """The tasks in the API's order, each once.
+
+        Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
+        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
+        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
+        """
         seen = set()
         start = 1
         pages_without_new = 0
         while True:
             body = self._dms("GET", instance_id, "/tasks", query + [("start", str(start)), ("limit", str(PAGE_SIZE))], deadline)
-            page = body.get("tasks") or []
+            page = _list_of_objects(body, "tasks")
             added = 0
             for raw in page:
                 task = normalize_task(raw)
@@ -87,7 +102,7 @@ class DmsClient:
             if error.error_code == INSTANCE_NOT_FOUND:
                 raise
             return None
-        tasks = body.get("tasks") or []
+        tasks = _list_of_objects(body, "tasks")
         return normalize_task(tasks[0]) if tasks else None
 
     def delete_task(self, instance_id, task_id, deadline=None):
@@ -110,7 +125,7 @@ class DmsClient:
     def _lookup_project_id(self, deadline):
         region = self._settings.region
         body = self.http.request("GET", self._settings.iam_endpoint + "/v3/projects", [("name", region)], None, deadline) or {}
-        projects = [project for project in body.get("projects") or [] if project.get("name", region) == region]
+        projects = [project for project in _list_of_objects(body, "projects") if project.get("name", region) == region and project.get("id")]
         if len(projects) != 1:
             raise ConfigurationError(
                 "could not find the project ID of region %s through IAM (%s project%s matched); set project_id"
@@ -120,6 +135,14 @@ class DmsClient:
 
 def _segment(value):
     return quote(str(value), safe="")
+
+
+def _list_of_objects(body, key):
+    """body[key] as a list of dicts; an answer of another shape is an error, not a crash further on."""
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TransportError("unexpected answer: '%s' is not a list of objects" % key)
+    return value
 
 
 def _int_or_none(value):

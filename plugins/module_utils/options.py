@@ -9,6 +9,8 @@ client's settings and explains what is missing.
 
 from __future__ import annotations
 
+import os
+import re
 from collections import namedtuple
 from urllib.parse import urlsplit
 
@@ -98,10 +100,21 @@ COMMON_OPTIONS = {
     },
 }
 
-ConnectionSettings = namedtuple("ConnectionSettings", [
+_SIGNING = ("access_key", "secret_key", "security_token")
+_CREDENTIAL = re.compile(r"^[\x21-\x7e]+$")
+_REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class ConnectionSettings(namedtuple("ConnectionSettings", [
     "access_key", "secret_key", "security_token", "auth_token", "region", "project_id",
     "endpoint", "iam_endpoint", "validate_certs", "ca_path", "request_timeout", "max_retries",
-])
+])):
+    __slots__ = ()
+
+    def __repr__(self):
+        shown = dict((name, "********" if value and name in ("secret_key", "security_token", "auth_token") else value)
+                     for name, value in self._asdict().items())
+        return "ConnectionSettings(%s)" % ", ".join("%s=%r" % item for item in shown.items())
 
 _DEFAULT_CLOUD = "myhuaweicloud.com"
 _REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
@@ -138,16 +151,22 @@ def doc_fragment():
     return {"options": options}
 
 
-def connection_settings(params):
+def connection_settings(params, environ=None):
     """Check that the connection options can work together and return ConnectionSettings.
 
+    ``environ`` is where the environment fallbacks were read (default os.environ): credentials given in the
+    task win over credentials of the other kind that only come from the environment.
     Raises ConfigurationError naming the options (and environment variables) that are missing or clash.
     """
     values = dict((name, params.get(name)) for name in COMMON_OPTIONS)
     for name in ("access_key", "secret_key", "security_token", "auth_token", "region", "project_id", "cloud", "endpoint", "iam_endpoint"):
         if isinstance(values[name], str):
             values[name] = values[name].strip() or None
-    _check_credentials(values)
+    _check_credentials(values, os.environ if environ is None else environ)
+    if values["region"] and not _REGION.match(values["region"]):
+        raise ConfigurationError("region must look like ap-southeast-1 (lowercase letters, digits and dashes), got '%s'" % values["region"])
+    if values["ca_path"] and not os.path.isfile(values["ca_path"]):
+        raise ConfigurationError("ca_path: no such file '%s'" % values["ca_path"])
     if values["request_timeout"] is None or values["request_timeout"] <= 0:
         raise ConfigurationError("request_timeout must be a number of seconds greater than 0, got %s" % values["request_timeout"])
     if values["max_retries"] is None or values["max_retries"] < 0:
@@ -191,8 +210,20 @@ def time_option(name, value):
         raise ConfigurationError("%s: %s" % (name, exc)) from None
 
 
-def _check_credentials(values):
-    signing = [name for name in ("access_key", "secret_key", "security_token") if values[name]]
+def _check_credentials(values, environ):
+    for name in _SIGNING + ("auth_token",):
+        # Headers carry these: anything else fails deep in the HTTP stack, in a message that may quote the value.
+        if values[name] is not None and not _CREDENTIAL.match(values[name]):
+            raise ConfigurationError("%s must be printable ASCII without spaces or line breaks (the value is not shown)" % name)
+    signing = [name for name in _SIGNING if values[name]]
+    if values["auth_token"] and signing:
+        token_from_environment = _from_environment(values, ["auth_token"], environ)
+        signing_from_environment = _from_environment(values, signing, environ)
+        if token_from_environment != signing_from_environment:
+            # One kind was set in the task, the other only in the environment (an AWX credential, say): the task wins.
+            for name in (["auth_token"] if token_from_environment else signing):
+                values[name] = None
+            signing = [name for name in _SIGNING if values[name]]
     if values["auth_token"] and signing:
         raise ConfigurationError("auth_token is mutually exclusive with %s: use a token or AK/SK credentials, not both" % ", ".join(signing))
     if values["auth_token"]:
@@ -206,17 +237,29 @@ def _check_credentials(values):
         raise ConfigurationError("%s is missing (%s)" % (missing[0], _env_hint(missing[0])))
 
 
+def _from_environment(values, names, environ):
+    """Whether every one of these options holds what its environment fallback would have given."""
+    for name in names:
+        fallback = next((environ[var] for var in COMMON_OPTIONS[name].get("env", []) if var in environ), None)
+        if fallback is None or fallback.strip() != values[name]:
+            return False
+    return True
+
+
 def _env_hint(name):
     names = [name] + COMMON_OPTIONS[name].get("aliases", [])
     return "option %s or environment variable %s" % ("/".join(names), " or ".join(COMMON_OPTIONS[name].get("env", [])))
 
 
 def _base_url(option, value):
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        _port = parts.port  # raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ConfigurationError("%s is not a valid URL (%s): '%s'" % (option, exc, value)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError("%s must be an http(s) URL such as https://dms.example.com, got '%s'" % (option, value))
-    try:
-        _port = parts.port  # raises ValueError on a malformed port
-    except ValueError:
-        raise ConfigurationError("%s has an invalid port: '%s'" % (option, value)) from None
+    if parts.username is not None or parts.password is not None:
+        # requests would send them as Basic auth instead of the signature; and they would show in messages.
+        raise ConfigurationError("%s must not contain a user name or password" % option)
     return value.rstrip("/")

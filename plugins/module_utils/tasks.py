@@ -21,6 +21,7 @@ TASK_FIELDS = ("id", "name", "status", "user_name", "user_id", "created_at", "up
 
 _API_TIME = "%Y%m%d%H%M%S"
 _COMPACT = re.compile(r"^\d{14}$")
+_BASIC_ISO = re.compile(r"^(\d{8})T(\d{6})Z?$")  # as in X-Sdk-Date: 20240131T080000Z
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -79,6 +80,9 @@ def parse_time(value):
     try:
         if _COMPACT.match(text):
             return datetime.strptime(text, _API_TIME).replace(tzinfo=timezone.utc)
+        basic = _BASIC_ISO.match(text)
+        if basic:
+            return datetime.strptime("".join(basic.groups()), _API_TIME).replace(tzinfo=timezone.utc)
         match = _ISO.match(text)
         if match:
             return _from_iso_match(match)

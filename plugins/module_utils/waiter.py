@@ -68,7 +68,8 @@ class WaitListener:
 class WaitOutcome:
     """Where a wait ended: the tasks in their last seen state, the history, and why it stopped."""
 
-    def __init__(self):
+    def __init__(self, single_task):
+        self.single_task = single_task  # one task ID, or a name: the result then has ``task`` and ``status``
         self.tasks = []
         self.history = []
         self.calls = 0
@@ -86,7 +87,7 @@ class WaitOutcome:
         details = failure_details(self.error) if self.error is not None else {}
         if details:
             result["error"] = details
-        if len(self.tasks) == 1:
+        if self.single_task and self.tasks:
             result["task"] = self.tasks[0]
             result["status"] = self.tasks[0]["status"]
         return result
@@ -118,7 +119,7 @@ class TaskWaiter:
         self._progress_wanted = True
         # Whether the last poll read the tasks: after a failed one, nothing new is known to stop on.
         self._read_ok = False
-        self._outcome = WaitOutcome()
+        self._outcome = WaitOutcome(single_task=len(self._task_ids) == 1 or bool(name))
         self._start = None
         self._deadline = None
         self._call_deadline = None

@@ -99,6 +99,10 @@ notes:
   - This plugin is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
     can hold the connection options of every task.
   - Connection options from environment variables are read from the controller's environment.
+  - It runs once per host of the play. Run it in a play on C(localhost) or with C(run_once) - with a wrong
+    secret key, each host's attempt counts towards the five failures that lock the access key.
+  - O(created_after) is compared with the cloud's clock; take it just before starting the change, and mind
+    the controller's clock if it may run ahead.
 seealso:
   - module: hwcloud.dms.dms_task_info
 requirements:
@@ -172,7 +176,7 @@ msg:
   description: What happened, in a sentence.
   returned: always
   type: str
-  sample: Done waiting for task ff80808272dcc90f0172df1e490f41b0 after 42.1 s
+  sample: "Ended after 42.1 s: kafkaConfigModify (ID ff80808272dcc90f0172df1e490f41b0) SUCCESS"
 task:
   description: The final state of the task, when the wait was for one task (one O(task_id), or O(name)).
   returned: when one task was waited for and seen
@@ -203,7 +207,7 @@ elapsed:
   type: float
   sample: 42.137
 polls:
-  description: API calls made while waiting (list pages, show-one and progress calls, retries included).
+  description: API calls made while waiting (list pages, show-one and progress calls, retries, and the project ID lookup if one was needed).
   returned: always
   type: int
   sample: 9

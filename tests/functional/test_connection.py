@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
-from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, Playbook, scenario
+from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, SECRET_KEY, Playbook, scenario
 
 USER, PASSWORD = "dms_tester", "tester-password"
 TASKS = [{"id": "t-done", "name": "kafkaConfigModify", "status": "SUCCESS"}]
@@ -80,3 +80,12 @@ def iam_token(emulator):
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(cafile=emulator.ca_path)) as response:
         return response.headers["X-Subject-Token"]
+
+
+def test_wait_for_task_masks_a_secret_that_reaches_its_result(playbook):
+    """The action plugin runs outside AnsibleModule: it must mask no_log values itself, as AnsibleModule would."""
+    run = playbook.run([{"hwcloud.dms.wait_for_task": {"instance_id": INSTANCE_ID, "name": SECRET_KEY, "timeout": 2}}], args=["-vvvv"])
+    result = run.result
+    assert result["failed"] is True and result["timed_out"] is True
+    assert "the newest task named ********" in result["msg"], result["msg"]
+    assert SECRET_KEY not in run.output and SECRET_KEY not in json.dumps(run.results)

@@ -11,7 +11,7 @@ from itertools import islice
 import pytest
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, DmsClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError, TransportError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
@@ -52,6 +52,13 @@ def serve_list(server, tasks, task_count=True):
 
 def list_queries(server):
     return [dict(request.query) for request in server.requests if request.path == TASKS_PATH]
+
+
+def dated_task(number):
+    """A task created ``number`` minutes after a fixed moment."""
+    task = api_task(number)
+    task["created_at"] = "2024-01-31T%02d:%02d:00.000Z" % divmod(number, 60)
+    return task
 
 
 # ------------------------------------------------------------------------------------------------
@@ -292,3 +299,36 @@ def test_calls_counts_every_request(server):
     client = make_client(server, project_id=None, region=REGION, iam_endpoint=server.url)
     client.get_task(INSTANCE, "t1")
     assert client.calls == len(server.requests) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Order and malformed answers
+
+
+def test_newest_first_answers_are_paged_lazily(server):
+    serve_list(server, [dated_task(n) for n in reversed(range(250))])
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert [task["id"] for task in islice(listing, 3)] == ["task-00249", "task-00248", "task-00247"]
+    assert len(server.requests) == 1
+
+
+def test_an_oldest_first_api_is_read_whole_and_handed_out_newest_first(server):
+    serve_list(server, [dated_task(n) for n in range(250)])
+    tasks = list(islice(make_client(server).list_tasks(INSTANCE), 5))
+    assert [task["id"] for task in tasks] == ["task-%05d" % n for n in (249, 248, 247, 246, 245)]
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("body", [{"tasks": "oops"}, {"tasks": [1, 2]}, {"tasks": {"id": "x"}}])
+def test_a_malformed_task_list_is_an_error_not_a_crash(server, body):
+    server.respond = lambda request: Reply(200, body)
+    with pytest.raises(TransportError) as caught:
+        list(make_client(server).list_tasks(INSTANCE))
+    assert "tasks" in str(caught.value)
+
+
+def test_iam_projects_without_an_id_do_not_count(server):
+    server.respond = lambda request: Reply(200, {"projects": [{"name": REGION}]})
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server, project_id=None, region=REGION, iam_endpoint=server.url).project_id()
+    assert "could not find the project ID" in str(caught.value) and len(server.requests) == 1

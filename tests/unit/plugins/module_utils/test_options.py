@@ -260,8 +260,8 @@ def test_max_retries_must_not_be_negative(value):
 
 
 def test_numbers_and_flags_pass_through():
-    result = settings(request_timeout=0.5, max_retries=0, validate_certs=False, ca_path="/ca.pem")
-    assert (result.request_timeout, result.max_retries, result.validate_certs, result.ca_path) == (0.5, 0, False, "/ca.pem")
+    result = settings(request_timeout=0.5, max_retries=0, validate_certs=False, ca_path=__file__)
+    assert (result.request_timeout, result.max_retries, result.validate_certs, result.ca_path) == (0.5, 0, False, __file__)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -288,3 +288,65 @@ def test_required_text():
         with pytest.raises(ConfigurationError) as caught:
             required_text("instance_id", value)
         assert "instance_id" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------------
+# connection_settings: values that would fail deep in the HTTP stack, and credentials from two sources
+
+
+@pytest.mark.parametrize("name", ["access_key", "secret_key", "security_token", "auth_token"])
+@pytest.mark.parametrize("bad", ["CANARY-part\nsecond", "CANARY with space", "CANARY-\u00e9\u4e2d"])
+def test_credentials_must_be_printable_ascii_and_the_value_is_not_shown(name, bad):
+    params = {name: bad}
+    if name == "auth_token":
+        params.update(access_key=None, secret_key=None)
+    message = config_error(**params)
+    assert name in message and "CANARY" not in message
+
+
+def test_ca_path_must_exist(tmp_path):
+    assert "ca_path" in config_error(ca_path=str(tmp_path / "missing.pem"))
+
+
+@pytest.mark.parametrize("endpoint", ["http://[::1", "https://dms.example.com:99999"])
+def test_malformed_endpoint_names_the_option(endpoint):
+    assert "endpoint" in config_error(endpoint=endpoint)
+
+
+def test_endpoint_with_user_info_is_refused():
+    message = config_error(endpoint="https://user:CANARYPW@dms.example.com")
+    assert "endpoint" in message and "user name or password" in message and "CANARYPW" not in message
+
+
+@pytest.mark.parametrize("region", ["ap southeast 1", "ap-southeast-1/x", "AP-SOUTHEAST-1"])
+def test_region_must_look_like_a_region(region):
+    assert "region" in config_error(region=region)
+
+
+def test_repr_of_settings_hides_the_secrets():
+    text = repr(settings(secret_key="SKCANARY", security_token="STCANARY"))
+    assert "SKCANARY" not in text and "STCANARY" not in text and "access_key='AK'" in text
+
+
+def sources(params, environ):
+    base = {"region": "ap-southeast-1", "project_id": "p1", "validate_certs": True, "request_timeout": 30.0, "max_retries": 5}
+    base.update(params)
+    return connection_settings(base, environ=environ)
+
+
+def test_task_token_wins_over_environment_aksk():
+    environ = {"HUAWEICLOUD_SDK_AK": "ENVAK", "HUAWEICLOUD_SDK_SK": "ENVSK"}
+    result = sources({"access_key": "ENVAK", "secret_key": "ENVSK", "auth_token": "TASKTOKEN"}, environ)
+    assert (result.auth_token, result.access_key, result.secret_key) == ("TASKTOKEN", None, None)
+
+
+def test_task_aksk_wins_over_environment_token():
+    result = sources({"access_key": "AK", "secret_key": "SK", "auth_token": "ENVTOKEN"}, {"HW_AUTH_TOKEN": "ENVTOKEN"})
+    assert (result.auth_token, result.access_key, result.secret_key) == (None, "AK", "SK")
+
+
+@pytest.mark.parametrize("environ", [{}, {"HW_AUTH_TOKEN": "T", "HW_ACCESS_KEY": "AK", "HW_SECRET_KEY": "SK"}], ids=["both-in-task", "both-in-env"])
+def test_token_and_aksk_from_the_same_source_clash(environ):
+    with pytest.raises(ConfigurationError) as caught:
+        sources({"access_key": "AK", "secret_key": "SK", "auth_token": "T"}, environ)
+    assert "mutually exclusive" in str(caught.value)

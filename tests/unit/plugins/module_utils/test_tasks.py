@@ -79,6 +79,8 @@ def test_is_active():
 @pytest.mark.parametrize("text, expected", [
     ("20240131080000", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
     (" 20240131080000 ", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
+    ("20240131T080000Z", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
+    ("20240131T080000", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
     ("2024-01-31T08:00:00Z", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
     ("2024-01-31t08:00:00z", datetime(2024, 1, 31, 8, 0, 0, tzinfo=UTC)),
     ("2024-01-31T08:00:00+08:00", datetime(2024, 1, 31, 0, 0, 0, tzinfo=UTC)),

@@ -820,6 +820,13 @@ def test_result_of_several_tasks_has_no_single_task_keys(clock):
     assert result["polls"] == dms.calls
 
 
+@pytest.mark.parametrize("options", [{}, {"task_ids": ["a", "missing"]}], ids=["gate", "two-ids"])
+def test_one_known_task_of_a_wait_for_several_has_no_single_task_keys(clock, options):
+    dms, listener, waiter = make(clock, [FakeTask("a", "x", [(0, "EXECUTING"), (2, "SUCCESS")])], **options)
+    result = waiter.wait().as_result()
+    assert len(result["tasks"]) == 1 and "task" not in result and "status" not in result
+
+
 def test_polls_count_only_the_calls_of_this_wait(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (2, "SUCCESS")])], task_ids=["t1"])
     dms.get_task(INSTANCE, "t1")  # a call made before the wait, e.g. by another part of the plugin
