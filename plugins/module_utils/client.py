@@ -13,7 +13,7 @@ from urllib.parse import quote
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError, TransportError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import normalize_task, to_api_time
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, normalize_task, to_api_time
 
 PAGE_SIZE = 100  # the API's maximum
 # A full page of tasks already seen happens when a page's worth of tasks was created between two calls;
@@ -52,8 +52,8 @@ class DmsClient:
     def list_tasks(self, instance_id, begin_time=None, end_time=None, deadline=None):
         """Yield the instance's tasks, newest first, each once, fetching pages only as they are consumed.
 
-        The API is believed to list newest first, but does not say so: should the first page come oldest
-        first, every page is read and the tasks are sorted, so callers can always rely on the order.
+        The API is believed to list newest first, but does not say so: should the first page come in another
+        order, every page is read and the tasks are sorted, so callers can always rely on the order.
         """
         query = []
         if begin_time is not None:
@@ -62,8 +62,8 @@ class DmsClient:
             query.append(("end_time", to_api_time(end_time)))
         tasks = self._each_task(instance_id, query, deadline)
         first_page = list(islice(tasks, PAGE_SIZE))
-        if len(first_page) > 1 and first_page[0]["created_at"] < first_page[-1]["created_at"]:
-            yield from sorted(first_page + list(tasks), key=lambda task: task["created_at"], reverse=True)
+        if newest_first(first_page) != first_page:
+            yield from newest_first(first_page + list(tasks))
             return
         yield from first_page
         yield from tasks

@@ -67,6 +67,12 @@ def select_tasks(tasks, statuses=None, names=None, begin=None, end=None, limit=N
     return list(islice(selected, limit) if limit else selected)
 
 
+def newest_first(tasks):
+    """The tasks sorted by creation time, newest first; a task without a readable time goes last."""
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(tasks, key=lambda task: parse_api_timestamp(task["created_at"]) or oldest, reverse=True)
+
+
 def is_active(task):
     return task.get("status") in ACTIVE_STATUSES
 

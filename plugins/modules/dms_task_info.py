@@ -201,7 +201,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClien
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec, connection_settings, required_text, time_option
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, select_tasks
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, newest_first, select_tasks
 
 ARGUMENT_SPEC = argument_spec(
     instance_id=dict(type="str", required=True),
@@ -226,7 +226,7 @@ def read_tasks(client, params):
     task_ids = [required_text("task_id", task_id) for task_id in params["task_id"] or []]
     if task_ids:
         found = (client.get_task(instance_id, task_id) for task_id in dict.fromkeys(task_ids))
-        tasks = sorted((task for task in found if task), key=lambda task: task["created_at"], reverse=True)
+        tasks = newest_first(task for task in found if task)
     else:
         tasks = client.list_tasks(instance_id, begin_time=begin, end_time=end)
     return select_tasks(tasks, params["status"], params["name"], begin, end, params["limit"])
@@ -248,7 +248,7 @@ def main():
     except ConfigurationError as error:
         module.fail_json(msg=str(error))
     except DmsError as error:
-        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id, error), **failure_result(error))
+        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error), **failure_result(error))
     module.exit_json(changed=False, tasks=tasks, task_count=len(tasks))
 
 

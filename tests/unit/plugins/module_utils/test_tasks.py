@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import (
-    is_active, normalize_task, parse_api_timestamp, parse_time, select_tasks, to_api_time,
+    is_active, newest_first, normalize_task, parse_api_timestamp, parse_time, select_tasks, to_api_time,
 )
 
 UTC = timezone.utc
@@ -214,3 +214,9 @@ def test_select_with_limit_is_lazy():
     consumed.clear()
     assert len(select_tasks(listing(), statuses=["SUCCESS"])) == 2000  # without a limit: everything
     assert len(consumed) == 5000
+
+
+def test_newest_first_compares_times_not_text():
+    tasks = [{"id": "a", "created_at": "2024-01-31T08:00:00Z"}, {"id": "b", "created_at": "2024-01-31T08:00:00.500Z"},
+             {"id": "c", "created_at": "2024-01-31T09:30:00+02:00"}, {"id": "d", "created_at": ""}]
+    assert [task["id"] for task in newest_first(tasks)] == ["b", "a", "c", "d"]

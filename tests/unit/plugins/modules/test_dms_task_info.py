@@ -1,0 +1,599 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hwcloud.dms.dms_task_info: the module logic with the DMS client faked at its boundary (issue 4).
+
+``read_tasks`` and ``failure_result`` are called directly; ``main`` runs end to end through AnsibleModule with
+module arguments patched in, ``DmsClient`` replaced by the fake, and the result read back from stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.hwcloud.dms.plugins.modules import dms_task_info
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, ConfigurationError, NotFoundError, RetriesExhausted, TransportError,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older ansible-core: the module arguments are read from basic._ANSIBLE_ARGS
+    patch_module_args = None
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+CANARY = "SK-canary-never-print-me-5f0e3c2a9b7d41e8"
+ACCESS_KEY = "AKUNITTEST0000000000"
+PROJECT = "0123456789abcdef0123456789abcdef"
+REGION = "ap-southeast-1"
+UTC = timezone.utc
+
+
+def make_task(task_id, hour, status, name):
+    """A task in the normalised shape of tasks.normalize_task, created at ``hour``:00 UTC on 2024-05-01."""
+    created = "2024-05-01T%02d:00:00.000Z" % hour
+    params_raw = json.dumps({"task": task_id})
+    return {
+        "id": task_id, "name": name, "status": status, "user_name": "dms_test", "user_id": "u1",
+        "params": {"task": task_id}, "params_raw": params_raw, "created_at": created, "updated_at": created,
+    }
+
+
+# As the API lists them: newest first, one hour apart.
+TASKS = [
+    make_task("t12", 12, "SUCCESS", "bindInstancePublicIp"),
+    make_task("t11", 11, "FAILED", "kafkaConfigModify"),
+    make_task("t10", 10, "EXECUTING", "kafkaConfigModify"),
+    make_task("t09", 9, "CANCELLED", "unbindInstancePublicIp"),
+    make_task("t08", 8, "FAILED", "bindInstancePublicIp"),
+    make_task("t07", 7, "CREATED", "kafkaClientQuotaCreate"),
+    make_task("t06", 6, "DELETED", "kafkaConfigModify"),
+    make_task("t05", 5, "SUCCESS", "kafkaResetConsumerOffset"),
+]
+ALL_IDS = [task["id"] for task in TASKS]
+
+
+class FakeClient:
+    """The DmsClient boundary: a lazy task listing and single task reads, every call recorded."""
+
+    def __init__(self, tasks=None, error=None):
+        self.tasks = list(TASKS if tasks is None else tasks)
+        self.error = error  # raised by the first page fetch or task read, as the real client does
+        self.calls = []  # ("list_tasks", instance_id, begin_time, end_time) and ("get_task", instance_id, task_id)
+        self.consumed = 0  # tasks handed out by list_tasks generators
+
+    def list_tasks(self, instance_id, begin_time=None, end_time=None):
+        self.calls.append(("list_tasks", instance_id, begin_time, end_time))
+        return self._generate()
+
+    def _generate(self):
+        if self.error is not None:
+            raise self.error
+        for task in self.tasks:
+            self.consumed += 1
+            yield dict(task)
+
+    def get_task(self, instance_id, task_id):
+        self.calls.append(("get_task", instance_id, task_id))
+        if self.error is not None:
+            raise self.error
+        for task in self.tasks:
+            if task["id"] == task_id:
+                return dict(task)
+        return None
+
+    def get_calls(self):
+        return [call[2] for call in self.calls if call[0] == "get_task"]
+
+    def list_calls(self):
+        return [call[1:] for call in self.calls if call[0] == "list_tasks"]
+
+
+def params(**overrides):
+    """The module's own parameters as AnsibleModule hands them over (unset options are None)."""
+    values = {"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
+              "begin_time": None, "end_time": None, "limit": None}
+    values.update(overrides)
+    return values
+
+
+def ids(tasks):
+    return [task["id"] for task in tasks]
+
+
+# ----------------------------------------------------------------------------------------------------
+# task_id: each task read on its own, never by listing
+
+
+def test_task_ids_read_once_each_never_listed():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(task_id=["t08", "t11", "t08", "t11"]))
+    assert ids(tasks) == ["t11", "t08"]
+    assert client.calls == [("get_task", INSTANCE, "t08"), ("get_task", INSTANCE, "t11")]
+    assert client.list_calls() == []
+    assert tasks[0] == TASKS[1]
+
+
+def test_task_ids_are_stripped_before_collapsing_duplicates():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(instance_id="  %s " % INSTANCE, task_id=[" t09", "t09 ", "t09"]))
+    assert ids(tasks) == ["t09"]
+    assert client.calls == [("get_task", INSTANCE, "t09")]
+
+
+def test_unknown_task_ids_are_left_out_without_error():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(task_id=["missing-1", "t05", "missing-2"]))
+    assert ids(tasks) == ["t05"]
+    assert client.get_calls() == ["missing-1", "t05", "missing-2"]
+    assert not client.list_calls()
+
+
+def test_only_unknown_task_ids_give_no_tasks():
+    client = FakeClient()
+    assert dms_task_info.read_tasks(client, params(task_id=["missing"])) == []
+    assert client.get_calls() == ["missing"]
+
+
+def test_task_ids_sorted_newest_first_whatever_the_order_asked():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(task_id=["t05", "t12", "t08", "t10"]))
+    assert ids(tasks) == ["t12", "t10", "t08", "t05"]
+    assert client.get_calls() == ["t05", "t12", "t08", "t10"]
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"status": ["FAILED"]}, ["t11", "t08"]),
+    ({"status": ["FAILED", "SUCCESS"]}, ["t12", "t11", "t08", "t05"]),
+    ({"name": ["bindInstancePublicIp"]}, ["t12", "t08"]),
+    ({"status": ["FAILED"], "name": ["bindInstancePublicIp"]}, ["t08"]),
+    ({"begin_time": "2024-05-01T08:00:00Z", "end_time": "2024-05-01T11:00:00Z"}, ["t11", "t08"]),
+    ({"begin_time": "2024-05-01T10:00:01+02:00"}, ["t12", "t11"]),  # 08:00:01 UTC: t08 is a second too early
+    ({"end_time": "20240501080000"}, ["t08", "t05"]),
+    ({"limit": 2}, ["t12", "t11"]),
+    ({"status": ["EXECUTING"], "limit": 1}, []),
+], ids=["status", "statuses", "name", "status-and-name", "window", "begin-with-offset", "end-compact", "limit", "nothing-matches"])
+def test_filters_apply_to_task_ids(overrides, expected):
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
+    assert ids(tasks) == expected
+    assert sorted(client.get_calls()) == ["t05", "t08", "t11", "t12"]
+    assert not client.list_calls()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Listing
+
+
+def test_listing_returns_every_task_in_api_order():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params())
+    assert tasks == TASKS
+    assert client.calls == [("list_tasks", INSTANCE, None, None)]
+    assert client.consumed == len(TASKS)
+
+
+def test_listing_uses_the_stripped_instance_id():
+    client = FakeClient()
+    dms_task_info.read_tasks(client, params(instance_id="\t%s  " % INSTANCE))
+    assert client.list_calls() == [(INSTANCE, None, None)]
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"status": ["FAILED"]}, ["t11", "t08"]),
+    ({"status": ["CREATED", "EXECUTING"]}, ["t10", "t07"]),
+    ({"status": ["DELETED", "CANCELLED"]}, ["t09", "t06"]),
+    ({"name": ["kafkaConfigModify"]}, ["t11", "t10", "t06"]),
+    ({"name": ["bindInstancePublicIp", "unbindInstancePublicIp"]}, ["t12", "t09", "t08"]),
+    ({"name": ["noSuchTask"]}, []),
+    ({"status": ["SUCCESS"], "name": ["kafkaResetConsumerOffset"]}, ["t05"]),
+    ({"status": ["SUCCESS"], "name": ["kafkaConfigModify"]}, []),
+], ids=["status", "active", "gone", "name", "names", "unknown-name", "status-and-name", "disjoint"])
+def test_listing_filters(overrides, expected):
+    client = FakeClient()
+    assert ids(dms_task_info.read_tasks(client, params(**overrides))) == expected
+    assert len(client.list_calls()) == 1
+    assert not client.get_calls()
+
+
+def assert_aware_utc(moment, expected):
+    assert isinstance(moment, datetime)
+    assert moment.tzinfo is not None
+    assert moment.utcoffset() == timedelta(0)
+    assert moment == expected
+
+
+@pytest.mark.parametrize("begin_time, end_time", [
+    ("2024-05-01T08:00:00+02:00", "2024-05-01T10:00:00+01:00"),
+    ("2024-05-01T06:00:00Z", "2024-05-01T09:00:00Z"),
+    ("2024-05-01T06:00:00", "2024-05-01 09:00:00"),
+    ("20240501060000", "20240501090000"),
+    ("2024-05-01T01:00:00-05:00", "2024-05-01T09:00:00.000z"),
+    ("2024-05-01T11:30:00+0530", "2024-05-01T09:00:00+00:00"),
+], ids=["offsets", "zulu", "naive-is-utc", "compact", "negative-offset", "offset-without-colon"])
+def test_listing_passes_the_window_to_the_api_as_aware_utc(begin_time, end_time):
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(begin_time=begin_time, end_time=end_time))
+    [(instance_id, begin, end)] = client.list_calls()
+    assert instance_id == INSTANCE
+    assert_aware_utc(begin, datetime(2024, 5, 1, 6, 0, 0, tzinfo=UTC))
+    assert_aware_utc(end, datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC))
+    # The fake API ignores the window: the module still keeps only the tasks inside it, bounds included.
+    assert ids(tasks) == ["t09", "t08", "t07", "t06"]
+
+
+def test_listing_passes_only_the_bound_given():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T10:00:00Z"))
+    [(_instance_id, begin, end)] = client.list_calls()
+    assert_aware_utc(begin, datetime(2024, 5, 1, 10, tzinfo=UTC))
+    assert end is None
+    assert ids(tasks) == ["t12", "t11", "t10"]
+
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(end_time="2024-05-01T06:00:00Z"))
+    [(_instance_id, begin, end)] = client.list_calls()
+    assert begin is None
+    assert_aware_utc(end, datetime(2024, 5, 1, 6, tzinfo=UTC))
+    assert ids(tasks) == ["t06", "t05"]
+
+
+def test_blank_times_mean_no_bound():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(begin_time="", end_time="   "))
+    assert client.list_calls() == [(INSTANCE, None, None)]
+    assert tasks == TASKS
+
+
+def test_window_compared_in_utc_not_as_written():
+    """An end_time that reads earlier than begin_time is fine when its zone makes it later."""
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T10:00:00+02:00", end_time="2024-05-01T09:00:00Z"))
+    assert ids(tasks) == ["t09", "t08"]
+
+
+def test_equal_begin_and_end_select_that_second():
+    client = FakeClient()
+    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T07:00:00Z", end_time="20240501070000"))
+    assert ids(tasks) == ["t07"]
+
+
+@pytest.mark.parametrize("overrides, expected, consumed", [
+    ({"limit": 1}, ["t12"], 1),
+    ({"limit": 3}, ["t12", "t11", "t10"], 3),
+    ({"limit": 2, "status": ["FAILED"]}, ["t11", "t08"], 5),
+    ({"limit": 1, "name": ["kafkaClientQuotaCreate"]}, ["t07"], 6),
+    ({"limit": 2, "begin_time": "2024-05-01T00:00:00Z", "end_time": "2024-05-01T10:00:00Z"}, ["t10", "t09"], 4),
+    ({"limit": 8}, ALL_IDS, 8),
+    ({"limit": 50}, ALL_IDS, 8),
+    ({"limit": 5, "status": ["FAILED"]}, ["t11", "t08"], 8),
+], ids=["one", "three", "status", "name", "window", "exactly-all", "more-than-all", "fewer-match"])
+def test_limit_consumes_no_more_than_needed(overrides, expected, consumed):
+    client = FakeClient()
+    assert ids(dms_task_info.read_tasks(client, params(**overrides))) == expected
+    assert client.consumed == consumed
+    assert len(client.list_calls()) == 1
+
+
+def test_limit_stops_a_listing_longer_than_needed():
+    """limit must stop consuming: the listing would go on (fetching pages) far past the tasks wanted."""
+    class LongListingClient(FakeClient):
+        def _generate(self):
+            for number in range(1, 1001):
+                self.consumed += 1
+                yield make_task("n%d" % number, 12, "SUCCESS" if number % 3 else "FAILED", "kafkaConfigModify")
+            raise AssertionError("the whole listing was consumed")
+
+    client = LongListingClient()
+    tasks = dms_task_info.read_tasks(client, params(limit=4, status=["FAILED"]))
+    assert ids(tasks) == ["n3", "n6", "n9", "n12"]
+    assert client.consumed == 12
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bad input: a ConfigurationError naming the option, before any call to the client
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"instance_id": ""}, "instance_id"),
+    ({"instance_id": "   "}, "instance_id"),
+    ({"instance_id": None}, "instance_id"),
+    ({"begin_time": "yesterday"}, "begin_time"),
+    ({"begin_time": "2024-13-01T00:00:00Z"}, "begin_time"),
+    ({"begin_time": "2024050108000"}, "begin_time"),
+    ({"end_time": "2024-05-01T25:00:00"}, "end_time"),
+    ({"end_time": "2024-05-01T08:00:00+2"}, "end_time"),
+    ({"begin_time": "2024-05-01T10:00:00Z", "end_time": "2024-05-01T09:59:59Z"}, "end_time"),
+    ({"begin_time": "20240501100000", "end_time": "2024-05-01T11:00:00+02:00"}, "end_time"),
+    ({"limit": 0}, "limit"),
+    ({"limit": -3}, "limit"),
+    ({"task_id": [""]}, "task_id"),
+    ({"task_id": ["t05", "   "]}, "task_id"),
+    ({"task_id": ["t05"], "begin_time": "not a time"}, "begin_time"),
+    ({"task_id": ["t05"], "limit": 0}, "limit"),
+], ids=["empty-instance", "blank-instance", "no-instance", "begin-word", "begin-month-13", "begin-13-digits",
+        "end-hour-25", "end-bad-offset", "end-before-begin", "end-before-begin-by-offset", "limit-0", "limit-negative",
+        "empty-task-id", "blank-task-id-after-good", "task-id-bad-time", "task-id-limit-0"])
+def test_bad_input_fails_before_any_call(overrides, option):
+    client = FakeClient()
+    with pytest.raises(ConfigurationError) as caught:
+        dms_task_info.read_tasks(client, params(**overrides))
+    assert option in str(caught.value)
+    assert client.calls == []
+    assert client.consumed == 0
+
+
+def test_end_before_begin_names_both_times():
+    with pytest.raises(ConfigurationError) as caught:
+        dms_task_info.read_tasks(FakeClient(), params(begin_time="2024-05-01T10:00:00Z", end_time="2024-05-01T09:00:00Z"))
+    message = str(caught.value)
+    assert "end_time" in message and "begin_time" in message
+    assert "2024-05-01T09:00:00Z" in message and "2024-05-01T10:00:00Z" in message
+
+
+def test_malformed_time_message_shows_the_value_and_formats():
+    with pytest.raises(ConfigurationError) as caught:
+        dms_task_info.read_tasks(FakeClient(), params(begin_time="last tuesday"))
+    message = str(caught.value)
+    assert message.startswith("begin_time")
+    assert "last tuesday" in message and "YYYYMMDDHHmmss" in message
+
+
+# ----------------------------------------------------------------------------------------------------
+# failure_result: what a failed result carries besides its message
+
+
+API_DETAILS = {"http_status": 404, "error_code": "DMS.00404022", "error_msg": "The instance does not exist.", "request_id": "req-404"}
+
+
+@pytest.mark.parametrize("error_class", [ApiError, NotFoundError, AuthenticationError])
+def test_failure_result_of_an_api_error(error_class):
+    error = error_class(404, "DMS.00404022", "The instance does not exist.", "req-404", method="GET", path="/v2/p/instances/i/tasks")
+    assert dms_task_info.failure_result(error) == {"error": API_DETAILS}
+
+
+def test_failure_result_of_an_api_error_without_details():
+    assert dms_task_info.failure_result(ApiError(500)) == {
+        "error": {"http_status": 500, "error_code": None, "error_msg": None, "request_id": None}}
+
+
+def test_failure_result_of_exhausted_retries_is_the_last_api_answer():
+    last = ApiError(503, "DMS.00503000", "Service unavailable.", "req-503", method="GET", path="/v2/p/instances/i/tasks")
+    assert dms_task_info.failure_result(RetriesExhausted(last, 6)) == {
+        "error": {"http_status": 503, "error_code": "DMS.00503000", "error_msg": "Service unavailable.", "request_id": "req-503"}}
+
+
+@pytest.mark.parametrize("error", [
+    TransportError("connection refused", method="GET", path="/v2/p/instances/i/tasks"),
+    TransportError("read timed out"),
+    RetriesExhausted(TransportError("read timed out", method="GET", path="/v2/p/instances/i/tasks"), 3),
+    ConfigurationError("region is required unless endpoint is set"),
+], ids=["transport", "transport-bare", "retries-of-transport", "configuration"])
+def test_failure_result_without_an_api_answer_is_empty(error):
+    assert dms_task_info.failure_result(error) == {}
+
+
+# ----------------------------------------------------------------------------------------------------
+# main() end to end through AnsibleModule
+
+
+@contextlib.contextmanager
+def module_args(monkeypatch, args):
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+    else:  # pragma: no cover - ansible-core before 2.19
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+        yield
+
+
+class Run:
+    """One run of main(): its exit code, raw stdout and parsed result, and the clients it built."""
+
+    def __init__(self, code, out, err, settings):
+        self.code = code
+        self.out = out
+        self.err = err
+        self.result = json.loads(out)
+        self.settings = settings
+
+
+@pytest.fixture(name="run_main")
+def run_main_fixture(monkeypatch, capsys):
+    for entry in COMMON_OPTIONS.values():
+        for name in entry.get("env", []):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(dms_task_info, "REQUESTS_IMPORT_ERROR", None)
+
+    def run(args, client=None):
+        settings = []
+
+        def fake_dms_client(connection_settings):
+            settings.append(connection_settings)
+            return client if client is not None else FakeClient()
+
+        monkeypatch.setattr(dms_task_info, "DmsClient", fake_dms_client)
+        capsys.readouterr()
+        with module_args(monkeypatch, args):
+            with pytest.raises(SystemExit) as caught:
+                dms_task_info.main()
+        captured = capsys.readouterr()
+        return Run(caught.value.code, captured.out, captured.err, settings)
+
+    return run
+
+
+def connection(**overrides):
+    args = {"access_key": ACCESS_KEY, "secret_key": CANARY, "region": REGION, "project_id": PROJECT}
+    args.update(overrides)
+    return args
+
+
+def module_args_for(**overrides):
+    """Complete module arguments: the connection, the instance, then the test's own."""
+    args = connection(instance_id=INSTANCE)
+    args.update(overrides)
+    return args
+
+
+def test_main_returns_the_tasks_unchanged(run_main):
+    client = FakeClient()
+    run = run_main(module_args_for(status=["FAILED", "EXECUTING"], limit=2), client)
+    assert run.code == 0
+    assert run.result["changed"] is False
+    assert "failed" not in run.result
+    assert run.result["tasks"] == TASKS[1:3]
+    assert run.result["task_count"] == 2
+    assert client.list_calls() == [(INSTANCE, None, None)]
+    assert client.consumed == 3
+    [settings] = run.settings
+    assert settings.secret_key == CANARY
+    assert settings.access_key == ACCESS_KEY
+    assert settings.project_id == PROJECT
+    assert settings.endpoint == "https://dms.%s.myhuaweicloud.com" % REGION
+    assert CANARY not in run.out and CANARY not in run.err
+
+
+def test_main_in_check_mode_reads_the_same(run_main):
+    run = run_main(module_args_for(_ansible_check_mode=True))
+    assert run.code == 0
+    assert run.result["changed"] is False
+    assert run.result["tasks"] == TASKS
+    assert run.result["task_count"] == len(TASKS)
+
+
+def test_main_with_task_ids_and_a_window(run_main):
+    client = FakeClient()
+    args = module_args_for(task_id=["t05", "missing", "t11", "t05"],
+                           begin_time="2024-05-01T04:00:00+00:00", end_time="20240501113000")
+    run = run_main(args, client)
+    assert run.code == 0
+    assert ids(run.result["tasks"]) == ["t11", "t05"]
+    assert run.result["task_count"] == 2
+    assert client.get_calls() == ["t05", "missing", "t11"]
+    assert not client.list_calls()
+
+
+def test_main_with_nothing_found(run_main):
+    run = run_main(module_args_for(name=["noSuchTask"]))
+    assert run.code == 0
+    assert run.result["tasks"] == []
+    assert run.result["task_count"] == 0
+
+
+def test_main_secret_from_the_environment(run_main, monkeypatch):
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", CANARY)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", ACCESS_KEY)
+    run = run_main({"instance_id": INSTANCE, "region": REGION, "project_id": PROJECT, "limit": 1})
+    assert run.code == 0
+    assert ids(run.result["tasks"]) == ["t12"]
+    assert run.settings[0].secret_key == CANARY
+    assert CANARY not in run.out
+
+
+def assert_failed_cleanly(run):
+    assert run.code == 1
+    assert run.result["failed"] is True
+    assert "exception" not in run.result
+    assert "Traceback" not in run.out and "Traceback" not in run.err
+    assert CANARY not in run.out and CANARY not in run.err
+    # The message never held the secret in the first place (no_log masking did not have to step in).
+    assert "********" not in run.result["msg"]
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"secret_key": None}, ["secret_key", "HUAWEICLOUD_SDK_SK"]),
+    ({"access_key": " "}, ["access_key", "HUAWEICLOUD_SDK_AK"]),
+    ({"access_key": None, "secret_key": None}, ["access_key", "secret_key", "auth_token"]),
+    ({"auth_token": "token-canary-0000"}, ["auth_token", "access_key", "secret_key"]),
+    ({"project_id": None, "region": None, "endpoint": "https://dms.example.com"}, ["project_id", "region"]),
+    ({"region": None}, ["region", "endpoint"]),
+    ({"endpoint": "ftp://dms.example.com"}, ["endpoint"]),
+], ids=["no-secret-key", "blank-access-key", "no-credentials", "token-and-keys", "no-project", "no-region", "bad-endpoint"])
+def test_main_bad_connection_options_fail_naming_them(run_main, overrides, named):
+    client = FakeClient()
+    run = run_main(module_args_for(**overrides), client)
+    assert_failed_cleanly(run)
+    for name in named:
+        assert name in run.result["msg"]
+    assert "error" not in run.result
+    assert not run.settings and not client.calls
+    assert "token-canary-0000" not in run.out
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"instance_id": "  "}, "instance_id"),
+    ({"limit": 0}, "limit"),
+    ({"begin_time": "2024-02-30T00:00:00Z"}, "begin_time"),
+    ({"begin_time": "2024-05-02T00:00:00Z", "end_time": "2024-05-01T00:00:00Z"}, "end_time"),
+    ({"task_id": ["t05", ""]}, "task_id"),
+], ids=["blank-instance", "limit-0", "bad-begin", "end-before-begin", "blank-task-id"])
+def test_main_bad_input_fails_before_any_request(run_main, overrides, option):
+    client = FakeClient()
+    run = run_main(module_args_for(**overrides), client)
+    assert_failed_cleanly(run)
+    assert option in run.result["msg"]
+    assert "error" not in run.result
+    assert client.calls == []
+
+
+def test_main_unknown_status_is_refused_by_the_argument_spec(run_main):
+    client = FakeClient()
+    run = run_main(module_args_for(status=["RUNNING"]), client)
+    assert_failed_cleanly(run)
+    assert "status" in run.result["msg"] and "RUNNING" in run.result["msg"]
+    assert not run.settings and not client.calls
+
+
+@pytest.mark.parametrize("task_id", [None, ["t05"]], ids=["listing", "task-id"])
+def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_id):
+    error = NotFoundError(404, "DMS.00404022", "The instance does not exist.", "req-404",
+                          method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
+    client = FakeClient(error=error)
+    run = run_main(module_args_for(task_id=task_id), client)
+    assert_failed_cleanly(run)
+    message = run.result["msg"]
+    for part in (INSTANCE, "HTTP 404", "DMS.00404022", "The instance does not exist.", "req-404"):
+        assert part in message
+    assert run.result["error"] == API_DETAILS
+    assert "tasks" not in run.result
+
+
+def test_main_authentication_failure_never_shows_the_secret(run_main):
+    error = AuthenticationError(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail", "req-401",
+                                method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
+    run = run_main(module_args_for(), FakeClient(error=error))
+    assert_failed_cleanly(run)
+    assert run.result["error"]["http_status"] == 401
+    assert run.result["error"]["error_code"] == "APIGW.0301"
+
+
+def test_main_exhausted_retries_without_an_answer_carry_no_error(run_main):
+    error = RetriesExhausted(TransportError("read timed out", method="GET", path="/v2/p/instances/i/tasks"), 6)
+    run = run_main(module_args_for(), FakeClient(error=error))
+    assert_failed_cleanly(run)
+    assert INSTANCE in run.result["msg"] and "read timed out" in run.result["msg"]
+    assert "error" not in run.result
+
+
+def test_main_exhausted_retries_after_an_api_answer_carry_it(run_main):
+    last = ApiError(503, "DMS.00503000", "Service unavailable.", "req-503")
+    run = run_main(module_args_for(), FakeClient(error=RetriesExhausted(last, 6)))
+    assert_failed_cleanly(run)
+    assert run.result["error"] == {"http_status": 503, "error_code": "DMS.00503000", "error_msg": "Service unavailable.", "request_id": "req-503"}
+
+
+def test_main_without_requests_fails_before_building_a_client(run_main, monkeypatch):
+    monkeypatch.setattr(dms_task_info, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
+    run = run_main(module_args_for())
+    assert run.code == 1
+    assert run.result["failed"] is True
+    assert "requests" in run.result["msg"]
+    assert not run.settings
+    assert CANARY not in run.out
