@@ -3,7 +3,8 @@
 """Typed errors raised by the DMS client.
 
 Only the plugins turn these into failed results. No message ever carries a secret: errors are built from
-the method, the path (never the query or headers) and what the API said.
+the method, the URL's host and path (never the query or headers) and what the API said, with any token
+the request carried masked.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class TransportError(DmsError):
 
     def __init__(self, message, method=None, path=None):
         self.method = method
-        self.path = path
+        self.path = path  # scheme://host/path: which endpoint could not be reached matters here
         super().__init__("%s %s: %s" % (method, path, message) if method else message)
 
 

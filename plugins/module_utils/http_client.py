@@ -9,8 +9,11 @@ retry rules are tested without waiting.
 from __future__ import annotations
 
 import random
+import re
+import ssl
 import time
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
@@ -29,6 +32,13 @@ USER_AGENT = "hwcloud.dms/%s (Ansible collection)" % COLLECTION_VERSION
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+# A Retry-After of hours (a gateway's mistake, or a daily quota) must not park a module for hours: ask again after this.
+MAX_RETRY_AFTER = 60.0
+# Headers whose values are secrets: no message may carry them, even when a gateway or a library echoes them.
+SECRET_HEADERS = ("x-auth-token", "x-security-token")
+REDACTED = "********"
+# How a refused certificate reads in ssl's reason code and message, and in pyOpenSSL's message.
+CERTIFICATE_REFUSED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 
 
 def backoff_delay(attempt, rng=random.random, base=BACKOFF_BASE, cap=BACKOFF_CAP):
@@ -101,30 +111,35 @@ class HttpClient:
         Raises AuthenticationError, NotFoundError, ApiError, TransportError or RetriesExhausted.
         """
         params = list(params or ())
-        path = url_path(url)
         attempt = 0
         while True:
             try:
-                return self._attempt(method, url, params, headers or {}, path, deadline)
+                return self._attempt(method, url, params, headers or {}, deadline)
             except _Transient as failure:
                 attempt += 1
                 if attempt > self._max_retries:
                     raise RetriesExhausted(failure.error, attempt) from None
-                pause = failure.retry_after if failure.retry_after is not None else backoff_delay(attempt - 1, self._rng)
+                if failure.retry_after is not None:
+                    pause = min(failure.retry_after, MAX_RETRY_AFTER)
+                else:
+                    pause = backoff_delay(attempt - 1, self._rng)
                 if deadline is not None and self._clock() + pause >= deadline:
                     raise RetriesExhausted(failure.error, attempt) from None
                 self._sleep(pause)
 
-    def _attempt(self, method, url, params, headers, path, deadline):
+    def _attempt(self, method, url, params, headers, deadline):
+        # Transport errors name the host too: a mistyped region or endpoint must be recognisable.
+        where = url_location(url)
         timeout = self._request_timeout
         if deadline is not None:
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise _Transient(TransportError("deadline reached before the request was sent", method, path))
+                raise _Transient(TransportError("deadline reached before the request was sent", method, where))
             timeout = min(timeout, remaining)
         base_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         base_headers.update(headers)
         signed = self._auth.sign(method, url, params, base_headers, b"")
+        secrets = _secret_forms(signed)
         full_url = url + ("?" + canonical_query(params) if params else "")
         self.calls += 1
         try:
@@ -132,17 +147,18 @@ class HttpClient:
             # which would silently turn validate_certs=false (and ca_path) back into the environment's bundle.
             response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False,
                                              verify=self._session.verify)
-        except requests.exceptions.SSLError as exc:
-            raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % _reason(exc), method, path) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Transient(TransportError(_reason(exc), method, path)) from None
+            # requests' SSLError is a ConnectionError: a TLS handshake cut short is as transient as a dropped connection.
+            reason = _redact(_reason(exc), secrets)
+            if _certificate_problem(exc):
+                raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % reason, method, where) from None
+            raise _Transient(TransportError(reason, method, where)) from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(_reason(exc), method, path) from None
-        # A gateway's error page may echo request headers: the tokens we sent must not reach a message.
-        sent_secrets = [signed[name] for name in ("X-Auth-Token", "X-Security-Token") if signed.get(name)]
-        return self._read(response, method, path, sent_secrets)
+            # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
+            raise TransportError(_redact(_reason(exc), secrets), method, where) from None
+        return self._read(response, method, url, secrets)
 
-    def _read(self, response, method, path, sent_secrets):
+    def _read(self, response, method, url, secrets):
         status = response.status_code
         request_id = response.headers.get("X-Request-Id")
         body = _json_or_none(response)
@@ -150,19 +166,20 @@ class HttpClient:
             if not response.content:
                 return None
             if not isinstance(body, dict):
-                raise _Transient(TransportError("HTTP %s with a body that is not a JSON object (request ID %s)" % (status, request_id), method, path))
+                raise _Transient(TransportError("HTTP %s with a body that is not a JSON object (request ID %s)" % (status, request_id),
+                                                method, url_location(url)))
             return body
         code, message = error_fields(body)
         if code is None and message is None and response.content:
             message = response.text[:200].strip()
-            for secret in sent_secrets:
-                message = message.replace(secret, "********")
+        # A gateway's error page (or error JSON) may echo request headers: the tokens we sent must not reach a message.
+        code, message = _redact(code, secrets), _redact(message, secrets)
         error_class = ApiError
         if status in (401, 403):
             error_class = AuthenticationError
         elif status == 404:
             error_class = NotFoundError
-        error = error_class(status, code, message, request_id, method, path)
+        error = error_class(status, code, message, request_id, method, url_path(url))
         if status in RETRY_STATUSES:
             raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")))
         raise error
@@ -172,6 +189,51 @@ def url_path(url):
     """The path of a URL, for error messages (never the query: it is not secret, but it is noise)."""
     rest = url.split("://", 1)[-1]
     return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+def url_location(url):
+    """scheme://host[:port]/path of a URL, for transport error messages: never the query (noise) nor user:password@."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
+
+
+def _secret_forms(headers):
+    """The secret header values sent, as sent and as quoted in a repr, longest first.
+
+    requests and http.client quote a header value they reject in their message, where a newline reads as \\n.
+    """
+    forms = set()
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS and value:
+            value = str(value)
+            forms.update((value, repr(value)[1:-1], repr(value.encode("latin-1", "replace"))[2:-1]))
+    return sorted(forms, key=len, reverse=True)  # a form that contains another is replaced whole
+
+
+def _redact(text, secrets):
+    """text with every form of a sent secret masked (None stays None)."""
+    if text:
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _certificate_problem(exc):
+    """Whether a failed request is a certificate problem, which no retry can mend.
+
+    That is the endpoint's certificate refused (untrusted, expired, another host's) or a trust store (ca_path) that
+    cannot be loaded, anywhere in the exception's cause chain. Every other TLS failure (a handshake cut by a reset or
+    an EOF, as an overloaded load balancer does) is worth another try.
+    """
+    while exc is not None:
+        if isinstance(exc, ssl.SSLCertVerificationError) or type(exc).__name__ == "CertificateError":  # urllib3's own hostname check
+            return True
+        if isinstance(exc, ssl.SSLError) and exc.library in ("PEM", "X509"):  # ca_path is not a CA bundle
+            return True
+        if CERTIFICATE_REFUSED.search(str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _json_or_none(response):

@@ -8,8 +8,13 @@ depends on how long anything took. Only the read-timeout tests spend real time (
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import socket
+import ssl
+import struct
+import threading
 import types
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -24,9 +29,10 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
-    BACKOFF_CAP, COLLECTION_VERSION, USER_AGENT, HttpClient, backoff_delay, retry_after_seconds,
+    BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, USER_AGENT, HttpClient, backoff_delay, retry_after_seconds, url_location,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
+from ansible_collections.hwcloud.dms.tests.emulator.dms_emulator import write_certificates
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 # Canary credentials: if any of these shows up in an error message, a secret leaked.
@@ -36,6 +42,7 @@ SECURITY_TOKEN = "STCANARY-security-token-51d0e8-must-never-be-printed"
 AUTH_TOKEN = "ATCANARY-auth-token-9b22c4-must-never-be-printed"
 CANARIES = (SK, SECURITY_TOKEN, AUTH_TOKEN)
 PATH = "/v2/0123456789abcdef/instances/inst-1/tasks"
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 GALAXY_YML = Path(__file__).resolve().parents[4] / "galaxy.yml"
 
 
@@ -130,10 +137,11 @@ def test_refused_connection_is_retried():
     fake = FakeTime()
     http = make_http(fake, max_retries=2)
     with pytest.raises(RetriesExhausted) as caught:
-        http.request("GET", "http://127.0.0.1:%d%s" % (port, PATH))
+        http.request("GET", "http://127.0.0.1:%d%s" % (port, PATH), [("start", "1")])
     assert caught.value.attempts == 3
     assert isinstance(caught.value.last_error, TransportError)
     assert len(fake.pauses) == 2
+    assert str(caught.value.last_error).startswith("GET http://127.0.0.1:%d%s: ConnectionError (" % (port, PATH))
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 3, 5])
@@ -203,6 +211,24 @@ def test_retry_after_seconds_is_the_pause(server):
     server.replies.extend([Reply(429, {"error_code": "APIG.0308"}, {"Retry-After": "7"}), OK])
     get(make_http(fake, rng=lambda: 0.5), server)
     assert fake.pauses == [7.0]
+
+
+def test_retry_after_is_capped(server):
+    # A day-long Retry-After (a gateway's mistake, a daily quota) must not park the module for a day.
+    assert MAX_RETRY_AFTER == 60.0
+    fake = FakeTime()
+    server.replies.extend([Reply(429, {"error_code": "APIG.0308"}, {"Retry-After": "86400"}), OK])
+    assert get(make_http(fake), server) == OK.body
+    assert fake.pauses == [60.0]
+
+
+def test_capped_retry_after_still_never_passes_the_deadline(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(429, "", {"Retry-After": "86400"}), OK])
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake), server, deadline=fake.now + 59)
+    assert fake.pauses == []
+    assert len(server.requests) == 1
 
 
 def test_retry_after_http_date_is_the_pause(server, monkeypatch):
@@ -335,6 +361,7 @@ def test_typed_error_fields(server, status, error_class, body):
     for part in (str(status), "DMS.00404022", "The instance does not exist.", "0f1e2d3c-req", "GET", PATH):
         assert part in message
     assert "start=" not in message  # the path, not the query
+    assert server.url not in message  # an API answer came from the right host: the path is enough
 
 
 def test_error_without_a_json_body_keeps_the_text(server):
@@ -353,6 +380,29 @@ def test_error_page_echoing_the_token_does_not_carry_it(server):
     with pytest.raises(ApiError) as caught:
         http.request("GET", server.url + "/v2/p/instances/i/tasks")
     assert "rejected" in caught.value.error_msg and token not in str(caught.value) and token not in caught.value.error_msg
+
+
+def test_json_error_echoing_the_token_does_not_carry_it(server):
+    server.replies.append(Reply(400, {"error_code": "APIG.0101", "error_msg": "bad header X-Auth-Token: %s" % AUTH_TOKEN}))
+    with pytest.raises(ApiError) as caught:
+        get(make_http(FakeTime(), auth=TokenAuth(AUTH_TOKEN)), server)
+    assert caught.value.error_msg == "bad header X-Auth-Token: ********"
+    assert AUTH_TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("auth", ["token", "security token"])
+def test_a_secret_quoted_by_requests_does_not_reach_the_message(server, auth):
+    # requests refuses a header value with a newline and quotes it in its message, the newline escaped as \n.
+    canary = "NLCANARY-4d7e21-must-never-be-printed"
+    secret = "pasted-with-a-newline\n" + canary
+    signer = TokenAuth(secret) if auth == "token" else AkSkSigner(AK, SK, secret)
+    with pytest.raises(TransportError) as caught:
+        get(make_http(FakeTime(), auth=signer), server)
+    error = caught.value
+    assert "header value" in str(error) and "********" in str(error)
+    for text in (str(error), repr(error), repr(error.args)):
+        assert canary not in text and "pasted-with" not in text
+    assert server.requests == []  # refused before anything was sent
 
 
 SECRET_PROBES = {
@@ -468,3 +518,179 @@ def test_token_auth_sends_the_token_and_no_signature(server):
     headers = server.requests[0].headers
     assert headers["X-Auth-Token"] == AUTH_TOKEN
     assert headers.get("Authorization") is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Where a transport error happened: the host too, so that a mistyped region or endpoint shows
+
+
+def test_url_location_is_scheme_host_and_path():
+    assert url_location("https://dms.ap-southeast-1.myhuaweicloud.com/v2/p/tasks") == "https://dms.ap-southeast-1.myhuaweicloud.com/v2/p/tasks"
+    assert url_location("https://user:pass@proxy.example:8443/v2/p/tasks?start=1#top") == "https://proxy.example:8443/v2/p/tasks"
+    assert url_location("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
+
+
+def test_an_unknown_host_is_named_in_the_message(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    not_found = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    def getaddrinfo(*_args, **_kwargs):
+        raise not_found
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # no real DNS lookup: it may be slow or absent here
+    url = "https://dms.xx-west-9.myhuaweicloud.com" + PATH
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(FakeTime(), max_retries=0).request("GET", url, [("start", "1"), ("limit", "100")])
+    assert str(caught.value.last_error) == "GET %s: ConnectionError (%s)" % (url, not_found)
+
+
+# ------------------------------------------------------------------------------------------------
+# TLS: a refused certificate is final; a handshake cut short is retried like a dropped connection
+
+TLS_ANSWER = {"ok": True}
+
+
+class TlsServer:
+    """A TLS endpoint on 127.0.0.1 that treats each connection as its script says, then answers 200 TLS_ANSWER.
+
+    "eof": read the ClientHello, then shut its side (the client's handshake ends in an unexpected EOF);
+    "reset": read it, then close with an RST (ECONNRESET). ``connections`` counts the accepted connections.
+    """
+
+    def __init__(self, cert_dir, script=()):
+        certificate, key = write_certificates(str(cert_dir))
+        self.ca_path = os.path.join(str(cert_dir), "ca.pem")
+        self.script = list(script)
+        self.connections = 0
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(certificate, key)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)  # so that the serving thread sees the stop flag
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.url = "https://127.0.0.1:%d" % self._listener.getsockname()[1]
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stopping.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self):
+        while not self._stopping.is_set():
+            try:
+                connection, _address = self._listener.accept()
+            except OSError:  # the timeout that lets the loop see the stop flag, or a client gone before accept()
+                continue
+            self.connections += 1  # before any byte goes back: the client cannot see an outcome before the count
+            action = self.script.pop(0) if self.script else "answer"
+            with connection:
+                connection.settimeout(30)  # only a broken test waits for it
+                try:
+                    self._handle(connection, action)
+                except OSError:  # ssl.SSLError included: the client refused the certificate, as some tests want
+                    pass
+
+    def _handle(self, connection, action):
+        if action == "reset":
+            connection.recv(65536)  # the ClientHello
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close() sends an RST
+            return
+        if action == "eof":
+            connection.recv(65536)  # the ClientHello
+            connection.shutdown(socket.SHUT_WR)  # the client's handshake meets an EOF
+            while connection.recv(65536):  # until the client hangs up: closing on unread data would send an RST instead
+                pass
+            return
+        with self._context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(65536)  # a GET: the request line and headers
+            body = json.dumps(TLS_ANSWER).encode("utf-8")
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+                        % (len(body), body))
+
+
+@pytest.fixture(name="tls_server")
+def tls_server_fixture(tmp_path, monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with TlsServer(tmp_path / "server") as running:
+        yield running
+
+
+class PoolOptionsAdapter(requests.adapters.HTTPAdapter):
+    """An adapter that gives its urllib3 connection pools extra options (here: the hostname the certificate must name)."""
+
+    def __init__(self, **pool_options):
+        self._pool_options = pool_options
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):  # pylint: disable=arguments-differ
+        super().init_poolmanager(*args, **dict(kwargs, **self._pool_options))
+
+
+@pytest.mark.parametrize("cut", ["eof", "reset"])
+def test_a_handshake_cut_short_is_retried(tls_server, cut):
+    fake = FakeTime()
+    tls_server.script.append(cut)
+    http = make_http(fake, ca_path=tls_server.ca_path, max_retries=5)
+    assert http.request("GET", tls_server.url + PATH) == TLS_ANSWER
+    assert tls_server.connections == 2
+    assert len(fake.pauses) == 1
+
+
+def test_handshakes_cut_short_exhaust_the_retries_without_the_certificate_hint(tls_server):
+    fake = FakeTime()
+    tls_server.script.extend(["eof"] * 3)
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(fake, ca_path=tls_server.ca_path, max_retries=2).request("GET", tls_server.url + PATH)
+    message = str(caught.value.last_error)
+    assert "EOF" in message  # the TLS failure itself (not an RST) was retried
+    assert "ca_path" not in message and message.startswith("GET %s%s: SSLError (" % (tls_server.url, PATH))
+    assert tls_server.connections == 3 and len(fake.pauses) == 2
+
+
+def another_ca(tmp_path):
+    write_certificates(str(tmp_path / "other"))
+    return str(tmp_path / "other" / "ca.pem")
+
+
+def not_a_ca_bundle(tmp_path):
+    path = tmp_path / "not-a-bundle.pem"
+    path.write_text("this is not a PEM file\n", encoding="utf-8")
+    return str(path)
+
+
+def expecting_hostname(**pool_options):
+    session = requests.Session()
+    session.mount("https://", PoolOptionsAdapter(**pool_options))
+    return session
+
+
+REFUSED_CERTIFICATES = {
+    # case: (HttpClient options, from tmp_path and the server; what the message explains)
+    "another CA": (lambda tmp_path, server: {"ca_path": another_ca(tmp_path)}, "certificate verify failed"),
+    "default trust store": (lambda tmp_path, server: {}, "certificate verify failed"),
+    "hostname mismatch (ssl's check)": (
+        lambda tmp_path, server: {"ca_path": server.ca_path, "session": expecting_hostname(server_hostname="dms.other.example")},
+        "certificate verify failed"),
+    "hostname mismatch (urllib3's check)": (
+        lambda tmp_path, server: {"ca_path": server.ca_path, "session": expecting_hostname(assert_hostname="dms.other.example")},
+        "doesn't match"),
+    "ca_path not a CA bundle": (lambda tmp_path, server: {"ca_path": not_a_ca_bundle(tmp_path)}, "no certificate"),
+}
+
+
+@pytest.mark.parametrize("options, explanation", REFUSED_CERTIFICATES.values(), ids=list(REFUSED_CERTIFICATES))
+def test_a_certificate_problem_is_final_and_points_at_ca_path(tmp_path, tls_server, options, explanation):
+    fake = FakeTime()
+    with pytest.raises(TransportError) as caught:
+        make_http(fake, max_retries=5, **options(tmp_path, tls_server)).request("GET", tls_server.url + PATH)
+    message = str(caught.value)
+    assert message.startswith("GET %s%s: TLS error (is ca_path the CA of this endpoint?): " % (tls_server.url, PATH)), message
+    assert explanation in message
+    # Not retried. (At most one connection: a ca_path that cannot be loaded fails before the server's accept() may have run.)
+    assert fake.pauses == [] and tls_server.connections <= 1
