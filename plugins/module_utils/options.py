@@ -112,9 +112,10 @@ class ConnectionSettings(namedtuple("ConnectionSettings", [
     __slots__ = ()
 
     def __repr__(self):
-        shown = dict((name, "********" if value and name in ("secret_key", "security_token", "auth_token") else value)
+        shown = dict((name, "********" if value and COMMON_OPTIONS[name].get("no_log") else value)
                      for name, value in self._asdict().items())
         return "ConnectionSettings(%s)" % ", ".join("%s=%r" % item for item in shown.items())
+
 
 _DEFAULT_CLOUD = "myhuaweicloud.com"
 _REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
