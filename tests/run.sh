@@ -7,7 +7,7 @@
 # a venv under .venv/, copies the collection into a temporary ansible_collections/hwcloud/dms/ tree and
 # runs: ansible-test sanity, galaxy build + install of the tarball, pytest (unit + functional, against the
 # INSTALLED artifact), and on leg A also ansible-lint (production profile), antsibull-changelog lint and
-# the benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted).
+# the benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted) and the README demo.
 #   leg A: the default python3 with ansible-core 2.19.x (the newest that Python 3.11 runs)
 #   leg B: the newest Python 3.12+ found (pyenv or PATH) with ansible-core 2.21.x; skipped with a notice
 #          when the machine has no Python 3.12+.
@@ -281,6 +281,7 @@ step_pytest() {
         ANSIBLE_COLLECTIONS_PATH="$(collections_dir "$leg")" \
         PYTHONPATH="$(src_parent "$leg")" \
         "$venv/bin/python" -m pytest -n auto --import-mode=importlib -p no:cacheprovider -ra --durations=10 \
+        -W "ignore:datetime.datetime.utcnow:DeprecationWarning:huaweicloudsdkcore.signer.signer" \
         --junitxml="$WORK/leg-$leg/junit.xml" "${dirs[@]}" || rc=$?
     if [[ $rc -eq 5 ]]; then log "ERROR: pytest collected no test (exit code 5): tests exist, so this is a failure"; fi
     return "$rc"
@@ -328,6 +329,14 @@ step_benchmarks() {
 }
 
 # ----------------------------------------------------------------------------------------------------
+# Step 10: the README demo, exactly as a user runs it (its own venv under .venv/demo, reused), so the
+# Quickstart's first command is proven on every run too. It fails if the demo playbook fails.
+
+step_demo() {
+    bash "$REPO_ROOT/docs/demo/run.sh"
+}
+
+# ----------------------------------------------------------------------------------------------------
 
 run_leg() {
     local leg="$1" py="$2"
@@ -344,6 +353,7 @@ run_leg() {
         run_step "$leg" "ansible-lint (production)" step_lint
         run_step "$leg" "antsibull-changelog lint" step_changelog
         run_step "$leg" "benchmarks (figures only)" step_benchmarks
+        run_step "$leg" "README demo (docs/demo/run.sh)" step_demo
     fi
 }
 
