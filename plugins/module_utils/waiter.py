@@ -136,12 +136,7 @@ class TaskWaiter:
     def check(self):
         """One read, no waiting and no failing on state: what a wait would start from (check mode)."""
         self._progress_wanted = False
-        self._begin()
-        try:
-            self._poll()
-        except DmsError as error:
-            self._end_on_error(error)
-        return self._finish()
+        return self._run(self._poll)
 
     def wait(self):
         """Poll until the tasks end, one ends in ``fail_on_status``, or the timeout passes.
@@ -149,9 +144,12 @@ class TaskWaiter:
         An error that retrying cannot mend (authentication, a missing instance, bad input) ends the wait at once;
         the outcome still tells what was seen until then.
         """
+        return self._run(self._wait)
+
+    def _run(self, body):
         self._begin()
         try:
-            self._wait()
+            body()
         except DmsError as error:
             self._end_on_error(error)
         return self._finish()
