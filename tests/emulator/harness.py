@@ -96,7 +96,7 @@ class Emulator:
         self.admin("POST", "reset", {})
 
     def load(self, scenario):
-        """Swap in a new scenario (a dict or a file path) and restart its clock; the log starts afresh, tokens stay valid."""
+        """Swap in a new scenario (a dict or a file path) and restart its clocks; the log starts afresh, tokens stay valid."""
         if not isinstance(scenario, dict):
             with open(scenario, "rb") as handle:
                 scenario = handle.read()

@@ -25,7 +25,7 @@ def scenario(tasks=None, faults=None, generate=None):
         "project_id": PROJECT,
         "users": [{"name": "alice", "password": "wonderland"}],
         "instances": [
-            {"id": KAFKA, "engine": "kafka", "tasks": tasks or [{"id": "t-1", "name": "kafkaConfigModify"}], "generate": generate or []},
+            {"id": KAFKA, "engine": "kafka", "tasks": tasks or [{"id": "t-1", "name": "kafkaConfigModify", "progress": True}], "generate": generate or []},
             {"id": OTHER, "engine": "rocketmq", "tasks": [{"id": "o-1", "name": "rocketmqConfigModify"}]},
         ],
         "faults": faults or [],
@@ -76,7 +76,8 @@ def progress_reached(api, percent):
 # -- timelines -----------------------------------------------------------------------------------------
 
 def test_timeline_moves_status_updated_at_and_progress(server):
-    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "CREATED"], [0.3, "EXECUTING"], [0.9, "SUCCESS"]]}]))
+    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "CREATED"], [0.3, "EXECUTING"], [0.9, "SUCCESS"]],
+                                 "progress": True}]))
     seen = []
     for _attempt in range(200):
         task = api.get("/t-1").json()["tasks"][0]
@@ -96,7 +97,7 @@ def test_timeline_moves_status_updated_at_and_progress(server):
 
 def test_progress_moves_with_the_execution_window(server):
     api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "EXECUTING"], [1.0, "SUCCESS"]],
-                                 "steps": ["a", "b"]}]))
+                                 "progress": True, "steps": ["a", "b"]}]))
     early = api.get("/t-1/progress").json()
     later = poll_until(lambda: progress_reached(api, 50))
     assert early["progress_percentage"] < later["progress_percentage"] <= 99
@@ -106,7 +107,7 @@ def test_progress_moves_with_the_execution_window(server):
 
 
 def test_failed_task_reports_its_last_step_failed(server):
-    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[-2, "EXECUTING"], [-1, "FAILED"]]}]))
+    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[-2, "EXECUTING"], [-1, "FAILED"]], "progress": True}]))
     progress = api.get("/t-1/progress").json()
     assert progress["progress_percentage"] == 66
     assert [step["statue"] for step in progress["step_list"]] == ["COMPLETED", "COMPLETED", "FAILED"]
