@@ -64,6 +64,9 @@ options:
   iam_endpoint:
     description:
       - Base URL of IAM, overriding C(https://iam.{region}.{cloud}). Used only to find the project ID.
+      - As in the official SDK, Huawei Cloud regions without an IAM endpoint of their own (V(af-north-1), V(ap-southeast-5),
+        V(cn-north-11), V(cn-south-4), V(cn-southwest-3), V(ru-northwest-2)) default to the global C(https://iam.myhuaweicloud.com)
+        instead; with another O(cloud) the regional form applies.
       - 'If not set, the first of these environment variables that is set is used: E(HUAWEICLOUD_SDK_IAM_ENDPOINT).'
     type: str
   validate_certs:
@@ -78,6 +81,7 @@ options:
   request_timeout:
     description:
       - Seconds to wait for each HTTP response.
+      - A number of seconds greater than 0 and at most 600.
     type: float
     default: 30
   max_retries:
@@ -85,6 +89,7 @@ options:
       - How many times a request is retried after a throttling (429), server error (500, 502, 503, 504), dropped
         connection, timeout or unreadable answer, with exponential backoff and jitter.
       - 'Authentication failures are never retried: repeated failed signatures lock the access key.'
+      - An integer from 0 to 10.
       - 'If not set, the first of these environment variables that is set is used: E(HW_MAX_RETRIES).'
     type: int
     default: 5

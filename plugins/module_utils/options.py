@@ -9,6 +9,7 @@ client's settings and explains what is missing.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import namedtuple
@@ -18,6 +19,66 @@ from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
+
+
+class NumberRange(namedtuple("NumberRange", ["minimum", "maximum", "integer", "exclusive_minimum", "exclusive_maximum", "unit"],
+                             defaults=(False, False, False, None))):
+    """The values a numeric option allows: finite bounds, each inclusive unless marked exclusive."""
+    __slots__ = ()
+
+    def describe(self, maximum_name=None):
+        """How the range reads in a message, e.g. "an integer from 0 to 10"; ``maximum_name`` names an option as the top."""
+        top = _number_text(self.maximum)
+        if maximum_name:
+            top = "%s (%s)" % (maximum_name, top)
+        if self.exclusive_minimum or self.exclusive_maximum:
+            bounds = "%s %s and %s %s" % ("greater than" if self.exclusive_minimum else "at least", _number_text(self.minimum),
+                                          "less than" if self.exclusive_maximum else "at most", top)
+        else:
+            bounds = "from %s to %s" % (_number_text(self.minimum), top)
+        if self.integer:
+            kind = "a whole number of %s" % self.unit if self.unit else "an integer"
+        else:
+            kind = "a number of %s" % self.unit if self.unit else "a number"
+        return "%s %s" % (kind, bounds)
+
+    def check(self, name, value, maximum_name=None):
+        """``value`` as an int (integer ranges) or a float, if it is a number in the range; else ConfigurationError."""
+        number = value
+        if self.integer and isinstance(value, float) and value.is_integer():
+            number = int(value)
+        wanted = int if self.integer else (int, float)
+        # bool is an int to Python, not to a user; NaN fails both comparisons, so it is out of every range.
+        if isinstance(number, wanted) and not isinstance(number, bool) and self._holds(number):
+            return number if self.integer else float(number)
+        raise ConfigurationError("%s must be %s, got %s" % (name, self.describe(maximum_name), _shown(value)))
+
+    def _holds(self, number):
+        above = self.minimum < number if self.exclusive_minimum else self.minimum <= number
+        below = number < self.maximum if self.exclusive_maximum else number <= self.maximum
+        return above and below
+
+
+def number_option(name, value, minimum, maximum, integer=False, exclusive_minimum=False, exclusive_maximum=False, unit=None,
+                  maximum_name=None):
+    """A numeric option checked against its range: the value as an int (``integer``) or a float.
+
+    Anything else (out of range, NaN, infinite, a bool, not a number) is a ConfigurationError naming the option, the
+    range and the value. ``unit`` (e.g. "seconds") and ``maximum_name`` (the option the maximum comes from) only
+    shape the message: "delay must be a whole number of seconds at least 0 and less than timeout (1800), got 1800".
+    """
+    return NumberRange(minimum, maximum, integer, exclusive_minimum, exclusive_maximum, unit).check(name, value, maximum_name)
+
+
+# A response slower than ten minutes means a hung connection; ten retries with exponential backoff already span minutes.
+REQUEST_TIMEOUT_RANGE = NumberRange(0, 600, exclusive_minimum=True, unit="seconds")
+MAX_RETRIES_RANGE = NumberRange(0, 10, integer=True)
+
+DEFAULT_CLOUD = "myhuaweicloud.com"
+GLOBAL_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
+# Huawei Cloud regions without an IAM endpoint of their own, which the official SDK (huaweicloudsdkcore) sends to the
+# global one: the SDK's list at the time of writing.
+REGIONS_WITHOUT_IAM = ("af-north-1", "ap-southeast-5", "cn-north-11", "cn-south-4", "cn-southwest-3", "ru-northwest-2")
 
 COMMON_OPTIONS = {
     "access_key": {
@@ -75,7 +136,12 @@ COMMON_OPTIONS = {
     "iam_endpoint": {
         "type": "str",
         "env": ["HUAWEICLOUD_SDK_IAM_ENDPOINT"],
-        "description": "Base URL of IAM, overriding C(https://iam.{region}.{cloud}). Used only to find the project ID.",
+        "description": [
+            "Base URL of IAM, overriding C(https://iam.{region}.{cloud}). Used only to find the project ID.",
+            "As in the official SDK, Huawei Cloud regions without an IAM endpoint of their own (%s) default to the global"
+            " C(%s) instead; with another O(cloud) the regional form applies."
+            % (", ".join("V(%s)" % region for region in REGIONS_WITHOUT_IAM), GLOBAL_IAM_ENDPOINT),
+        ],
     },
     "validate_certs": {
         "type": "bool", "default": True,
@@ -86,11 +152,11 @@ COMMON_OPTIONS = {
         "description": "File of CA certificates (PEM) to verify the endpoints with, instead of the system's.",
     },
     "request_timeout": {
-        "type": "float", "default": 30,
+        "type": "float", "default": 30, "range": REQUEST_TIMEOUT_RANGE,
         "description": "Seconds to wait for each HTTP response.",
     },
     "max_retries": {
-        "type": "int", "default": 5,
+        "type": "int", "default": 5, "range": MAX_RETRIES_RANGE,
         "env": ["HW_MAX_RETRIES"],
         "description": [
             "How many times a request is retried after a throttling (429), server error (500, 502, 503, 504),"
@@ -117,7 +183,6 @@ class ConnectionSettings(namedtuple("ConnectionSettings", [
         return "ConnectionSettings(%s)" % ", ".join("%s=%r" % item for item in shown.items())
 
 
-_DEFAULT_CLOUD = "myhuaweicloud.com"
 _REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
 
 
@@ -125,7 +190,7 @@ def argument_spec(**plugin_options):
     """The argument spec of a plugin: the common options plus its own."""
     spec = {}
     for name, entry in COMMON_OPTIONS.items():
-        option = dict((key, value) for key, value in entry.items() if key not in ("env", "description"))
+        option = dict((key, value) for key, value in entry.items() if key not in ("env", "description", "range"))
         if "env" in entry:
             option["fallback"] = (env_fallback, entry["env"])
         spec[name] = option
@@ -143,6 +208,9 @@ def doc_fragment():
         for key in ("aliases", "default"):
             if key in entry:
                 doc[key] = entry[key]
+        if "range" in entry:
+            sentence = entry["range"].describe()
+            doc["description"] = doc["description"] + [sentence[0].upper() + sentence[1:] + "."]
         if "env" in entry:
             doc["description"] = doc["description"] + [
                 "If not set, the first of these environment variables that is set is used: %s."
@@ -168,12 +236,10 @@ def connection_settings(params, environ=None):
         raise ConfigurationError("region must look like ap-southeast-1 (lowercase letters, digits and dashes), got '%s'" % values["region"])
     if values["ca_path"] and not os.path.isfile(values["ca_path"]):
         raise ConfigurationError("ca_path: no such file '%s'" % values["ca_path"])
-    if values["request_timeout"] is None or values["request_timeout"] <= 0:
-        raise ConfigurationError("request_timeout must be a number of seconds greater than 0, got %s" % values["request_timeout"])
-    if values["max_retries"] is None or values["max_retries"] < 0:
-        raise ConfigurationError("max_retries must be 0 or more, got %s" % values["max_retries"])
+    request_timeout = REQUEST_TIMEOUT_RANGE.check("request_timeout", values["request_timeout"])
+    max_retries = MAX_RETRIES_RANGE.check("max_retries", values["max_retries"])
     region = values["region"]
-    cloud = values["cloud"] or _REGION_CLOUDS.get(region, _DEFAULT_CLOUD)
+    cloud = values["cloud"] or _REGION_CLOUDS.get(region, DEFAULT_CLOUD)
     endpoint = _base_url("endpoint", values["endpoint"]) if values["endpoint"] else None
     iam_endpoint = _base_url("iam_endpoint", values["iam_endpoint"]) if values["iam_endpoint"] else None
     if not endpoint:
@@ -184,12 +250,12 @@ def connection_settings(params, environ=None):
         if not region:
             raise ConfigurationError(
                 "project_id is missing (%s); or set region to look it up through IAM (%s)" % (_env_hint("project_id"), _env_hint("region")))
-        iam_endpoint = iam_endpoint or "https://iam.%s.%s" % (region, cloud)
+        iam_endpoint = iam_endpoint or default_iam_endpoint(region, cloud)
     return ConnectionSettings(
         access_key=values["access_key"], secret_key=values["secret_key"], security_token=values["security_token"],
         auth_token=values["auth_token"], region=region, project_id=values["project_id"],
         endpoint=endpoint, iam_endpoint=iam_endpoint, validate_certs=values["validate_certs"] is not False,
-        ca_path=values["ca_path"], request_timeout=float(values["request_timeout"]), max_retries=int(values["max_retries"]),
+        ca_path=values["ca_path"], request_timeout=request_timeout, max_retries=max_retries,
     )
 
 
@@ -201,6 +267,21 @@ def required_text(name, value):
     return text
 
 
+def path_segment_option(name, value):
+    """A required option that becomes one segment of a URL path (an instance or task ID), stripped.
+
+    The client percent-encodes every character except letters, digits and -._~, so any other value reaches the server
+    as signed. Not "." and "..": requests and urllib3 resolve them as dot segments after signing, so the request would
+    go to another path, fail its signature check, and count toward locking the access key.
+    """
+    text = required_text(name, value)
+    if text in (".", ".."):
+        raise ConfigurationError(
+            "%s must not be '%s': HTTP libraries resolve '.' and '..' in a URL path after the request is signed, so it would"
+            " fail authentication (and repeated failures lock the access key)" % (name, text))
+    return text
+
+
 def time_option(name, value):
     """An optional time option as an aware UTC datetime; a malformed value is an error naming the option."""
     if value is None or str(value).strip() == "":
@@ -209,6 +290,13 @@ def time_option(name, value):
         return parse_time(value)
     except ValueError as exc:
         raise ConfigurationError("%s: %s" % (name, exc)) from None
+
+
+def default_iam_endpoint(region, cloud):
+    """The IAM endpoint of a region, as the official SDK picks it: regional, or global where Huawei Cloud has none."""
+    if cloud.lower() == DEFAULT_CLOUD and region in REGIONS_WITHOUT_IAM:
+        return GLOBAL_IAM_ENDPOINT
+    return "https://iam.%s.%s" % (region, cloud)
 
 
 def _check_credentials(values, environ):
@@ -264,3 +352,16 @@ def _base_url(option, value):
         # requests would send them as Basic auth instead of the signature; and they would show in messages.
         raise ConfigurationError("%s must not contain a user name or password" % option)
     return value.rstrip("/")
+
+
+def _number_text(number):
+    return "%d" % number if float(number).is_integer() else repr(number)
+
+
+def _shown(value):
+    """A value for an error message, kept short."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        # str() refuses an int of more than 4300 digits (Python 3.11+), and nobody reads 30.
+        return "an integer of about %d digits" % (int(math.log10(abs(value))) + 1)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

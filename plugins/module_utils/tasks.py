@@ -20,13 +20,18 @@ BAD_STATUSES = ("FAILED", "CANCELLED", "DELETED")
 TASK_FIELDS = ("id", "name", "status", "user_name", "user_id", "created_at", "updated_at")
 
 _API_TIME = "%Y%m%d%H%M%S"
-_COMPACT = re.compile(r"^\d{14}$")
-_BASIC_ISO = re.compile(r"^(\d{8})T(\d{6})Z?$")  # as in X-Sdk-Date: 20240131T080000Z
+# Time zones in use range from UTC-12:00 to UTC+14:00: an offset past 14 hours either way is a typo.
+MAX_UTC_OFFSET = timedelta(hours=14)
+# ASCII digits only: \d alone would take other scripts' digits.
+_COMPACT = re.compile(r"(\d{14})", re.ASCII)
+_BASIC_ISO = re.compile(r"(\d{8})T(\d{6})Z?", re.ASCII)  # as in X-Sdk-Date: 20240131T080000Z
 _ISO = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
 )
+_FORMATS_HINT = "use YYYYMMDDHHmmss or ISO-8601 such as 2024-01-31T08:00:00Z (no zone means UTC)"
 
 
 def normalize_task(raw):
@@ -80,28 +85,34 @@ def is_active(task):
 def parse_time(value):
     """Parse a user-supplied time: YYYYMMDDHHmmss or ISO-8601, naive meaning UTC. Return an aware UTC datetime.
 
-    Raises ValueError with a message that says which formats are accepted.
+    Any time from 0001-01-01 00:00:00 to 9999-12-31 23:59:59 UTC is accepted: the API's fixed-width form writes
+    years before 1000 with leading zeros (to_api_time), and refusing them would draw an arbitrary line.
+    Raises ValueError, with a message that says what is wrong, for anything else: a malformed value, a UTC offset
+    beyond 14 hours (or with 60 minutes or more), a time that falls outside those years once moved to UTC.
     """
     text = str(value).strip()
+    local, offset = _wall_clock(text)
     try:
-        if _COMPACT.match(text):
-            return datetime.strptime(text, _API_TIME).replace(tzinfo=timezone.utc)
-        basic = _BASIC_ISO.match(text)
-        if basic:
-            return datetime.strptime("".join(basic.groups()), _API_TIME).replace(tzinfo=timezone.utc)
-        match = _ISO.match(text)
-        if match:
-            return _from_iso_match(match)
-    except (ValueError, OverflowError):
-        pass  # out-of-range fields (or an offset past year 1 / 9999): same message as a malformed value
-    raise ValueError("'%s' is not a valid time: use YYYYMMDDHHmmss or ISO-8601 such as 2024-01-31T08:00:00Z (no zone means UTC)" % text)
+        return (local - offset).replace(tzinfo=timezone.utc)
+    except OverflowError:
+        raise ValueError("'%s' falls outside the years 0001 to 9999 in UTC, which the API's YYYYMMDDHHmmss cannot write"
+                         % text) from None
 
 
 def to_api_time(moment):
-    """The API's query form: YYYYMMDDHHmmss in UTC. A naive datetime means UTC (not the local time)."""
+    """The API's query form: YYYYMMDDHHmmss in UTC, always 14 digits. A naive datetime means UTC (not the local time).
+
+    Raises ValueError when the time in UTC falls outside the years 0001 to 9999.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(_API_TIME)
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("%s falls outside the years 0001 to 9999 in UTC, which the API's YYYYMMDDHHmmss cannot write"
+                         % moment.isoformat()) from None
+    # Not strftime: it writes the year without leading zeros on some platforms (year 1 as "1").
+    return "%04d%02d%02d%02d%02d%02d" % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second)
 
 
 def parse_api_timestamp(value):
@@ -112,15 +123,34 @@ def parse_api_timestamp(value):
         return None
 
 
-def _from_iso_match(match):
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
-    if zone and zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment.replace(tzinfo=timezone.utc)
+def _wall_clock(text):
+    """The naive time a text spells and the UTC offset it gives; ValueError when it spells no time."""
+    basic = _COMPACT.fullmatch(text) or _BASIC_ISO.fullmatch(text)
+    iso = None if basic else _ISO.fullmatch(text)
+    offset = _utc_offset(text, iso.group(8)) if iso else timedelta(0)
+    try:
+        if basic:
+            return datetime.strptime("".join(basic.groups()), _API_TIME), offset
+        if iso:
+            year, month, day, hour, minute, second, fraction = iso.groups()[:7]
+            micro = int((fraction or "0")[:6].ljust(6, "0"))
+            return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro), offset
+    except ValueError:
+        pass  # a field out of range (month 13, 25 o'clock): same message as a malformed value
+    raise ValueError("'%s' is not a valid time: %s" % (text, _FORMATS_HINT))
+
+
+def _utc_offset(text, zone):
+    """The UTC offset a zone suffix (None, Z, +08:00, -0230) stands for; ValueError past 14 hours."""
+    if zone in (None, "Z", "z"):
+        return timedelta(0)
+    digits = zone[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    offset = timedelta(hours=hours, minutes=minutes)
+    if minutes >= 60 or offset > MAX_UTC_OFFSET:
+        raise ValueError("'%s' has the UTC offset %s: an offset must lie between -14:00 and +14:00, with minutes below 60"
+                         % (text, zone))
+    return offset if zone[0] == "+" else -offset
 
 
 def _params_dict(params_raw):

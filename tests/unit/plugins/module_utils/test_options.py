@@ -4,18 +4,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 import pytest
+import requests
 import yaml
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleDocFragment
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    COMMON_OPTIONS, argument_spec, connection_settings, doc_fragment, required_text, time_option,
+    COMMON_OPTIONS, MAX_RETRIES_RANGE, REQUEST_TIMEOUT_RANGE, argument_spec, connection_settings, doc_fragment, number_option,
+    path_segment_option, required_text, time_option,
 )
 
-# The contract (issue 2), written out independently of the table under test.
+# The contract, written out independently of the table under test.
 EXPECTED_ENV = {
     "access_key": ["HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY", "ANSIBLE_HWC_ACCESS_KEY"],
     "secret_key": ["HUAWEICLOUD_SDK_SK", "HW_SECRET_KEY", "ANSIBLE_HWC_SECRET_KEY"],
@@ -142,6 +147,21 @@ def test_doc_fragment_documents_exactly_the_table():
             assert positions == sorted(positions)
 
 
+@pytest.mark.parametrize("option, sentence", [
+    ("request_timeout", "A number of seconds greater than 0 and at most 600."),
+    ("max_retries", "An integer from 0 to 10."),
+])
+def test_doc_fragment_states_the_range(option, sentence):
+    assert sentence in yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"][option]["description"]
+
+
+def test_doc_fragment_names_the_regions_with_the_global_iam_endpoint():
+    text = " ".join(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["iam_endpoint"]["description"])
+    assert "https://iam.myhuaweicloud.com" in text
+    for region in GLOBAL_IAM_REGIONS:
+        assert "V(%s)" % region in text
+
+
 def test_doc_fragment_plugin_renders_the_table():
     assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION) == doc_fragment(), "run: python3 tests/tooling/render_doc_fragment.py"
 
@@ -168,6 +188,35 @@ def test_cloud_overrides_the_domain(region):
     result = settings(region=region, project_id=None, cloud="example-cloud.net")
     assert result.endpoint == "https://dms.%s.example-cloud.net" % region
     assert result.iam_endpoint == "https://iam.%s.example-cloud.net" % region
+
+
+# The official SDK's regions without a regional IAM endpoint, at the time of writing.
+GLOBAL_IAM_REGIONS = ["af-north-1", "ap-southeast-5", "cn-north-11", "cn-south-4", "cn-southwest-3", "ru-northwest-2"]
+
+
+@pytest.mark.parametrize("region", GLOBAL_IAM_REGIONS)
+@pytest.mark.parametrize("cloud", [None, "myhuaweicloud.com", "MyHuaweiCloud.com"])
+def test_regions_without_iam_use_the_global_iam_endpoint(region, cloud):
+    result = settings(region=region, project_id=None, cloud=cloud)
+    assert result.iam_endpoint == "https://iam.myhuaweicloud.com"
+    assert result.endpoint == "https://dms.%s.%s" % (region, cloud or "myhuaweicloud.com")  # DMS itself stays regional
+
+
+@pytest.mark.parametrize("region", ["af-north-1", "cn-south-4"])
+def test_global_iam_endpoint_only_on_huawei_cloud_itself(region):
+    result = settings(region=region, project_id=None, cloud="example-cloud.net")
+    assert result.iam_endpoint == "https://iam.%s.example-cloud.net" % region
+
+
+@pytest.mark.parametrize("region", ["af-north-1", "ap-southeast-1"])
+def test_iam_endpoint_option_overrides_every_default(region):
+    result = settings(region=region, project_id=None, iam_endpoint="https://iam.example.com")
+    assert result.iam_endpoint == "https://iam.example.com"
+
+
+@pytest.mark.parametrize("region", ["af-south-1", "cn-north-4", "ap-southeast-3", "cn-north-1"])
+def test_regions_with_iam_use_their_own(region):
+    assert settings(region=region, project_id=None).iam_endpoint == "https://iam.%s.myhuaweicloud.com" % region
 
 
 def test_endpoint_overrides_strip_the_trailing_slash():
@@ -249,19 +298,101 @@ def test_secrets_are_not_echoed_in_errors():
     assert "CANARY" not in message
 
 
-@pytest.mark.parametrize("value", [0, -1, -0.5, None])
-def test_request_timeout_must_be_positive(value):
-    assert "request_timeout" in config_error(request_timeout=value)
+@pytest.mark.parametrize("value, shown", [
+    (0, "0"), (-1, "-1"), (-0.5, "-0.5"), (None, "None"), (600.001, "600.001"), (601, "601"), (float("nan"), "nan"),
+    (float("inf"), "inf"), (float("-inf"), "-inf"), (1e300, "1e+300"), (2 ** 63, str(2 ** 63)), (True, "True"), ("30", "'30'"),
+])
+def test_request_timeout_range(value, shown):
+    message = config_error(request_timeout=value)
+    assert message == "request_timeout must be a number of seconds greater than 0 and at most 600, got %s" % shown
 
 
-@pytest.mark.parametrize("value", [-1, None])
-def test_max_retries_must_not_be_negative(value):
-    assert "max_retries" in config_error(max_retries=value)
+@pytest.mark.parametrize("value, shown", [
+    (-1, "-1"), (11, "11"), (None, "None"), (2.5, "2.5"), (float("nan"), "nan"), (float("inf"), "inf"), (float("-inf"), "-inf"),
+    (1e300, "1e+300"), (2 ** 63, str(2 ** 63)), (True, "True"), (False, "False"),
+])
+def test_max_retries_range(value, shown):
+    assert config_error(max_retries=value) == "max_retries must be an integer from 0 to 10, got %s" % shown
+
+
+def test_a_huge_integer_is_refused_without_printing_it():
+    # str() of an int past 4300 digits raises ValueError on Python 3.11+: the message must not try.
+    for value in (10 ** 400, -10 ** 5000):
+        message = config_error(max_retries=value)
+        assert message.startswith("max_retries must be an integer from 0 to 10, got an integer of about ")
+        assert len(message) < 100
+    assert "about 401 digits" in config_error(request_timeout=10 ** 400)
 
 
 def test_numbers_and_flags_pass_through():
     result = settings(request_timeout=0.5, max_retries=0, validate_certs=False, ca_path=__file__)
     assert (result.request_timeout, result.max_retries, result.validate_certs, result.ca_path) == (0.5, 0, False, __file__)
+
+
+@pytest.mark.parametrize("request_timeout, max_retries", [(600, 10), (1e-3, 0), (30, 5.0)])
+def test_numbers_at_their_bounds_are_taken_and_typed(request_timeout, max_retries):
+    result = settings(request_timeout=request_timeout, max_retries=max_retries)
+    assert (result.request_timeout, result.max_retries) == (request_timeout, max_retries)
+    assert (type(result.request_timeout), type(result.max_retries)) == (float, int)
+
+
+# ------------------------------------------------------------------------------------------------
+# number_option, for the plugins' own options
+
+
+@pytest.mark.parametrize("kwargs, value, message", [
+    ({"minimum": 1, "maximum": 604800, "integer": True, "unit": "seconds"}, 0,
+     "timeout must be a whole number of seconds from 1 to 604800, got 0"),
+    ({"minimum": 0, "maximum": 1800, "integer": True, "unit": "seconds", "exclusive_maximum": True, "maximum_name": "timeout"}, 1800,
+     "timeout must be a whole number of seconds at least 0 and less than timeout (1800), got 1800"),
+    ({"minimum": 1, "maximum": 100000, "integer": True}, 100001, "timeout must be an integer from 1 to 100000, got 100001"),
+    ({"minimum": 0.5, "maximum": 2.5}, 3, "timeout must be a number from 0.5 to 2.5, got 3"),
+    ({"minimum": 0, "maximum": 1, "exclusive_minimum": True, "exclusive_maximum": True}, 1,
+     "timeout must be a number greater than 0 and less than 1, got 1"),
+    ({"minimum": 0, "maximum": 1, "exclusive_minimum": True, "exclusive_maximum": True}, 0,
+     "timeout must be a number greater than 0 and less than 1, got 0"),
+])
+def test_number_option_message(kwargs, value, message):
+    with pytest.raises(ConfigurationError) as caught:
+        number_option("timeout", value, **kwargs)
+    assert str(caught.value) == message
+
+
+def test_number_option_returns_the_checked_number():
+    assert number_option("delay", 1799, 0, 1800, integer=True, exclusive_maximum=True) == 1799
+    assert number_option("sleep", 3600.0, 1, 3600, integer=True) == 3600
+    assert isinstance(number_option("sleep", 3600.0, 1, 3600, integer=True), int)
+    assert number_option("ratio", 1, 0, 1) == 1.0
+    assert isinstance(number_option("ratio", 1, 0, 1), float)
+
+
+NUMBERS = st.one_of(
+    st.floats(), st.integers(), st.integers(min_value=-10 ** 4000, max_value=10 ** 4000), st.booleans(), st.none(),
+    st.sampled_from([2 ** 63, -2 ** 63, 10 ** 400, 1e300, -1e300, 5e-324]), st.text(max_size=5),
+)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(value=NUMBERS, integer=st.booleans(), exclusive_minimum=st.booleans(), exclusive_maximum=st.booleans())
+def test_number_option_takes_exactly_the_range(value, integer, exclusive_minimum, exclusive_maximum):
+    minimum, maximum = 0, 600
+    try:
+        number = number_option("opt", value, minimum, maximum, integer, exclusive_minimum, exclusive_maximum)
+    except ConfigurationError as exc:
+        assert str(exc).startswith("opt must be ") and "0" in str(exc) and "600" in str(exc)
+        in_closed_range = isinstance(value, (int, float)) and not isinstance(value, bool) and minimum <= value <= maximum  # NaN: False
+        if in_closed_range and (not integer or float(value).is_integer()):
+            assert (exclusive_minimum and value == minimum) or (exclusive_maximum and value == maximum)
+        return
+    assert not isinstance(value, bool) and number == value
+    assert type(number) is (int if integer else float)  # pylint: disable=unidiomatic-typecheck
+    assert (minimum < number if exclusive_minimum else minimum <= number)
+    assert (number < maximum if exclusive_maximum else number <= maximum)
+
+
+def test_exported_ranges_match_the_contract():
+    assert REQUEST_TIMEOUT_RANGE.check("request_timeout", 600) == 600.0
+    assert MAX_RETRIES_RANGE.check("max_retries", 10) == 10
 
 
 # ------------------------------------------------------------------------------------------------
@@ -280,6 +411,12 @@ def test_bad_time_option_names_the_option(value):
         time_option("created_after", value)
     assert str(caught.value).startswith("created_after")
     assert value in str(caught.value)
+
+
+def test_time_option_refuses_an_impossible_offset():
+    with pytest.raises(ConfigurationError) as caught:
+        time_option("begin_time", "2024-01-31T08:00:00+25:00")
+    assert str(caught.value).startswith("begin_time: ") and "+25:00" in str(caught.value) and "14:00" in str(caught.value)
 
 
 def test_required_text():
@@ -350,3 +487,42 @@ def test_token_and_aksk_from_the_same_source_clash(environ):
     with pytest.raises(ConfigurationError) as caught:
         sources({"access_key": "AK", "secret_key": "SK", "auth_token": "T"}, environ)
     assert "mutually exclusive" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------------
+# path_segment_option
+
+
+@pytest.mark.parametrize("value", [".", "..", " . ", "\t..\n"])
+def test_dot_segments_are_refused(value):
+    with pytest.raises(ConfigurationError) as caught:
+        path_segment_option("instance_id", value)
+    message = str(caught.value)
+    assert message.startswith("instance_id must not be '%s'" % value.strip()) and "signed" in message and "lock" in message
+
+
+@pytest.mark.parametrize("value", ["...", ".a", "a.", "%2e", "%2E%2E", "a/..", "../a", "11111111-2222-3333-4444-555555555555"])
+def test_other_values_are_path_segments(value):
+    assert path_segment_option("task_id", " %s " % value) == value
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_path_segment_is_required(value):
+    with pytest.raises(ConfigurationError) as caught:
+        path_segment_option("task_id", value)
+    assert str(caught.value) == "task_id must not be empty"
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1) | st.sampled_from([".", "..", " .", ".. ", "%2e", "%2E%2e"]) | st.text(alphabet="./%2eE ", min_size=1))
+def test_an_accepted_segment_reaches_the_server_as_signed(value):
+    """What the client sends (each segment quoted with safe="") is what requests puts on the wire."""
+    try:
+        segment = path_segment_option("instance_id", value)
+    except ConfigurationError:
+        assert value.strip() in ("", ".", "..")
+        return
+    path = "/v2/p1/instances/%s/tasks" % quote(segment, safe="")
+    prepared = requests.Request("GET", "https://dms.example.com" + path).prepare()
+    assert urlsplit(prepared.url).path == path
+    assert prepared.path_url == path

@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import (
     is_active, newest_first, normalize_task, parse_api_timestamp, parse_time, select_tasks, to_api_time,
@@ -105,12 +107,95 @@ def test_parse_time(text, expected):
     "", "yesterday", "2024", "2024-01", "2024-1-31", "2024/01/31", "31-01-2024", "2024013108000", "202401310800000",
     "2024-13-01", "2024-02-30", "2023-02-29", "2024-01-31T24:00:00", "2024-01-31T08:60:00", "2024-01-31T08:00:61",
     "20241301000000", "20240132000000", "20240131250000", "2024-01-31T08:00:00+8", "2024-01-31T08:00:00 UTC",
-    "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00",  # an offset that leaves the datetime range
+    "\u0662\u0660\u0662\u0664-01-31", "\uff12\uff10\uff12\uff14\uff10\uff11\uff13\uff11\uff10\uff18\uff10\uff10\uff10\uff10",  # other scripts' digits
 ])
 def test_parse_time_rejects(text):
     with pytest.raises(ValueError) as caught:
         parse_time(text)
     assert "YYYYMMDDHHmmss" in str(caught.value) and "ISO-8601" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_parse_time_rejects_a_time_outside_the_writable_years(text):
+    with pytest.raises(ValueError) as caught:
+        parse_time(text)
+    assert text in str(caught.value) and "0001 to 9999" in str(caught.value) and "YYYYMMDDHHmmss" in str(caught.value)
+
+
+@pytest.mark.parametrize("offset", ["+14:01", "-14:30", "+25:00", "-1500", "+00:60", "+05:75", "+99:99"])
+def test_parse_time_rejects_an_offset_beyond_14_hours(offset):
+    text = "2024-01-31T08:00:00" + offset
+    with pytest.raises(ValueError) as caught:
+        parse_time(text)
+    message = str(caught.value)
+    assert text in message and "-14:00" in message and "+14:00" in message
+
+
+@pytest.mark.parametrize("offset, utc", [
+    ("+14:00", datetime(2024, 1, 30, 18, tzinfo=UTC)), ("-1400", datetime(2024, 1, 31, 22, tzinfo=UTC)),
+    ("+05:45", datetime(2024, 1, 31, 2, 15, tzinfo=UTC)), ("-00:59", datetime(2024, 1, 31, 8, 59, tzinfo=UTC)),
+])
+def test_parse_time_takes_every_offset_up_to_14_hours(offset, utc):
+    assert parse_time("2024-01-31T08:00:00" + offset) == utc
+
+
+@pytest.mark.parametrize("text, api_time", [
+    ("0001-01-01", "00010101000000"), ("00010101000000", "00010101000000"), ("0999-12-31T23:59:59Z", "09991231235959"),
+    ("0002-01-01T00:30:00+01:00", "00011231233000"), ("9999-12-31T23:59:59Z", "99991231235959"),
+])
+def test_years_before_1000_are_taken_and_written_with_14_digits(text, api_time):
+    assert to_api_time(parse_time(text)) == api_time
+
+
+def test_to_api_time_refuses_a_time_that_leaves_the_years_in_utc():
+    with pytest.raises(ValueError) as caught:
+        to_api_time(datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))))
+    assert "0001 to 9999" in str(caught.value)
+
+
+def check_parse_time(text):
+    """parse_time's contract for any input: an aware UTC time that survives the API's format, or a ValueError that
+    quotes the input."""
+    try:
+        parsed = parse_time(text)
+    except ValueError as exc:
+        assert text.strip() in str(exc)
+        return
+    assert parsed.utcoffset() == timedelta(0)
+    api_time = to_api_time(parsed)
+    assert re.fullmatch(r"[0-9]{14}", api_time)
+    assert parse_time(api_time) == parsed.replace(microsecond=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_parse_time_raises_nothing_but_value_error(text):
+    check_parse_time(text)
+
+
+def digits(count):
+    return st.from_regex(r"[0-9]{%d}" % count, fullmatch=True)
+
+
+ALMOST_ISO = st.builds(
+    "{}-{}-{}{}{}:{}:{}{}{}".format,
+    digits(4), digits(2), digits(2), st.sampled_from(["T", "t", " "]), digits(2), digits(2), digits(2),
+    st.sampled_from(["", ".5", ".1234567"]), st.sampled_from(["", "Z"]) | st.from_regex(r"[+-][0-9]{2}:?[0-9]{2}", fullmatch=True),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ALMOST_ISO | digits(14) | st.from_regex(r"[0-9]{8}T[0-9]{6}Z?", fullmatch=True))
+def test_parse_time_on_almost_valid_times(text):
+    check_parse_time(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_to_api_time_always_writes_14_digits_that_read_back(moment):
+    api_time = to_api_time(moment)
+    assert re.fullmatch(r"[0-9]{14}", api_time)
+    assert parse_time(api_time) == moment.replace(microsecond=0)
 
 
 def test_parse_api_timestamp():
