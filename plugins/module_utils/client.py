@@ -3,29 +3,102 @@
 """The DMS background-task API: endpoints, project lookup, paging, and the four task calls.
 
 No Ansible imports. Returns tasks already normalised (see tasks.py); raises the typed errors of errors.py.
+Every answer is checked before it is believed: a body without the list it should carry is an error to retry,
+never an empty result.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 from urllib.parse import quote
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError, TransportError
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ConfigurationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, NotFoundError,
+)
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, normalize_task, to_api_time
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, normalize_task, parse_api_timestamp, to_api_time
 
 PAGE_SIZE = 100  # the API's maximum
 # A full page of tasks already seen happens when a page's worth of tasks was created between two calls;
 # several in a row mean the server ignores ``start``, and paging on would never end.
 MAX_PAGES_WITHOUT_NEW_TASKS = 2
-INSTANCE_NOT_FOUND = "DMS.00404022"
+# The API does not document the time zone or the inclusivity of begin_time/end_time: the window sent is
+# this much wider on each side, and the exact filter is applied to what comes back.
+SERVER_WINDOW_MARGIN = timedelta(days=1)
+# Progress only decorates the output: one quick attempt, never a retry that would delay noticing the end.
+PROGRESS_TIMEOUT = 5.0
+# Path segments that HTTP libraries remove after the request was signed, so the signature no longer matches.
+DOT_SEGMENTS = (".", "..")
 
 
 def make_auth(settings):
     if settings.auth_token:
         return TokenAuth(settings.auth_token)
     return AkSkSigner(settings.access_key, settings.secret_key, settings.security_token)
+
+
+class TaskListing:
+    """The tasks of one listing, newest first, each once, fetched page by page as they are consumed.
+
+    Once iterated to its end, ``held`` is the number of distinct tasks read and ``counted`` the API's last
+    ``task_count``; ``complete`` says whether paging read every task the API counted. An iteration the caller
+    stops early proves nothing either way and leaves ``complete`` None.
+    """
+
+    def __init__(self, fetch_page):
+        self._fetch_page = fetch_page
+        self.held = 0
+        self.counted = None
+        self.complete = None
+
+    def __iter__(self):
+        tasks = self._each_task()
+        first_page = list(islice(tasks, PAGE_SIZE))
+        # The API is believed to list newest first, but does not say so: should the first page come in another
+        # order, every page is read and the tasks are sorted, so callers can always rely on the order.
+        if newest_first(first_page) != first_page:
+            yield from newest_first(first_page + list(tasks))
+            return
+        yield from first_page
+        yield from tasks
+
+    def require_complete(self):
+        """Raise IncompleteListingError when paging ended short of what the API counted."""
+        if self.complete is False:
+            raise IncompleteListingError(self.held, self.counted)
+
+    def _each_task(self):
+        """The tasks in the API's order, each once.
+
+        Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
+        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
+        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
+        """
+        seen = set()
+        start = 1
+        pages_without_new = 0
+        while True:
+            body = self._fetch_page(start)
+            page = body["tasks"]
+            added = 0
+            for raw in page:
+                task = normalize_task(raw)
+                if task["id"] not in seen:
+                    seen.add(task["id"])
+                    added += 1
+                    yield task
+            self.held = len(seen)
+            self.counted = int(str(body["task_count"])) if "task_count" in body else None
+            pages_without_new = 0 if added else pages_without_new + 1
+            if self.counted is not None and self.held >= self.counted:
+                self.complete = True
+                return
+            if len(page) < PAGE_SIZE or pages_without_new >= MAX_PAGES_WITHOUT_NEW_TASKS:
+                self.complete = self.counted is None or self.held >= self.counted
+                return
+            start += PAGE_SIZE
 
 
 class DmsClient:
@@ -50,82 +123,74 @@ class DmsClient:
         return self._project_id
 
     def list_tasks(self, instance_id, begin_time=None, end_time=None, deadline=None):
-        """Yield the instance's tasks, newest first, each once, fetching pages only as they are consumed.
+        """A TaskListing of the instance's tasks, newest first; pages are fetched only as tasks are consumed.
 
-        The API is believed to list newest first, but does not say so: should the first page come in another
-        order, every page is read and the tasks are sorted, so callers can always rely on the order.
+        ``begin_time`` and ``end_time`` narrow what the API sends, but only roughly (see SERVER_WINDOW_MARGIN):
+        callers filter exactly on their side.
         """
         query = []
         if begin_time is not None:
-            query.append(("begin_time", to_api_time(begin_time)))
+            query.append(("begin_time", to_api_time(_shifted(begin_time, -SERVER_WINDOW_MARGIN))))
         if end_time is not None:
-            query.append(("end_time", to_api_time(end_time)))
-        tasks = self._each_task(instance_id, query, deadline)
-        first_page = list(islice(tasks, PAGE_SIZE))
-        if newest_first(first_page) != first_page:
-            yield from newest_first(first_page + list(tasks))
-            return
-        yield from first_page
-        yield from tasks
+            query.append(("end_time", to_api_time(_shifted(end_time, SERVER_WINDOW_MARGIN))))
 
-    def _each_task(self, instance_id, query, deadline):
-        """The tasks in the API's order, each once.
+        def fetch_page(start):
+            page_query = query + [("start", str(start)), ("limit", str(PAGE_SIZE))]
+            return self._dms("GET", instance_id, "/tasks", page_query, deadline, expect=_task_list_answer)
 
-        Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
-        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
-        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
-        """
-        seen = set()
-        start = 1
-        pages_without_new = 0
-        while True:
-            body = self._dms("GET", instance_id, "/tasks", query + [("start", str(start)), ("limit", str(PAGE_SIZE))], deadline)
-            page = _list_of_objects(body, "tasks")
-            added = 0
-            for raw in page:
-                task = normalize_task(raw)
-                if task["id"] not in seen:
-                    seen.add(task["id"])
-                    added += 1
-                    yield task
-            pages_without_new = 0 if added else pages_without_new + 1
-            total = _int_or_none(body.get("task_count"))
-            if len(page) < PAGE_SIZE or pages_without_new >= MAX_PAGES_WITHOUT_NEW_TASKS or (total is not None and len(seen) >= total):
-                return
-            start += PAGE_SIZE
+        return TaskListing(fetch_page)
+
+    def tasks_created_since(self, instance_id, moment, deadline=None):
+        """The tasks created at or after ``moment`` (to the second), newest first: usually one page, whatever the history."""
+        since = moment.replace(microsecond=0)
+        listing = self.list_tasks(instance_id, begin_time=moment, deadline=deadline)
+        for task in listing:
+            created = parse_api_timestamp(task["created_at"])
+            if created is not None and created.replace(microsecond=0) < since:
+                return  # newest first: nothing older can be newer than the moment
+            yield task
+        listing.require_complete()
 
     def get_task(self, instance_id, task_id, deadline=None):
-        """The task, or None when the instance has no such task."""
+        """The task, or None when DMS says the instance has no such task.
+
+        Only a DMS answer about the task counts as "no such task": a gateway's or a proxy's 404, flow control and
+        malformed answers are errors (typed, see errors.classify_api_error), never None.
+        """
         try:
-            body = self._dms("GET", instance_id, "/tasks/" + _segment(task_id), [], deadline)
-        except NotFoundError as error:
-            if error.error_code == INSTANCE_NOT_FOUND:
-                raise
+            body = self._dms("GET", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id,
+                             expect=_single_task_answer(task_id))
+        except NotFoundError:
             return None
-        tasks = _list_of_objects(body, "tasks")
-        return normalize_task(tasks[0]) if tasks else None
+        return normalize_task(body["tasks"][0])
 
     def delete_task(self, instance_id, task_id, deadline=None):
-        self._dms("DELETE", instance_id, "/tasks/" + _segment(task_id), [], deadline)
+        self._dms("DELETE", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id)
 
     def get_task_progress(self, instance_id, task_id, deadline=None):
-        """The task's progress dict, or None where the engine (RabbitMQ) or the task has none."""
+        """The task's progress dict, or None when this task or engine (RabbitMQ) has none.
+
+        One attempt with a short timeout: progress only decorates the output.
+        """
         try:
-            return self._dms("GET", instance_id, "/tasks/%s/progress" % _segment(task_id), [], deadline)
-        except NotFoundError as error:
-            if error.error_code == INSTANCE_NOT_FOUND:
-                raise
+            return self._dms("GET", instance_id, "/tasks/%s/progress" % _segment(task_id), [], deadline, task_id=task_id,
+                             expect=_progress_answer, retries=0, timeout=min(PROGRESS_TIMEOUT, self._settings.request_timeout))
+        except (NotFoundError, EndpointNotFoundError):
             return None
 
-    def _dms(self, method, instance_id, suffix, query, deadline):
+    def _dms(self, method, instance_id, suffix, query, deadline, task_id=None, **request_options):
         project_id = self.project_id(deadline)
         url = "%s/v2/%s/instances/%s%s" % (self._settings.endpoint, _segment(project_id), _segment(instance_id), suffix)
-        return self.http.request(method, url, query, {"X-Project-Id": project_id}, deadline) or {}
+        try:
+            return self.http.request(method, url, query, {"X-Project-Id": project_id}, deadline, **request_options)
+        except MalformedIdError as error:
+            raise error.about(task_id if error.option == "task_id" else instance_id) from None
 
     def _lookup_project_id(self, deadline):
         region = self._settings.region
-        body = self.http.request("GET", self._settings.iam_endpoint + "/v3/projects", [("name", region)], None, deadline) or {}
-        projects = [project for project in _list_of_objects(body, "projects") if project.get("name", region) == region and project.get("id")]
+        body = self.http.request("GET", self._settings.iam_endpoint + "/v3/projects", [("name", region)], None, deadline,
+                                 expect=_project_list_answer)
+        projects = [project for project in body["projects"] if project.get("name", region) == region and project.get("id")]
         if len(projects) != 1:
             raise ConfigurationError(
                 "could not find the project ID of region %s through IAM (%s project%s matched); set project_id"
@@ -134,19 +199,64 @@ class DmsClient:
 
 
 def _segment(value):
-    return quote(str(value), safe="")
+    text = str(value)
+    if text in DOT_SEGMENTS:
+        raise ConfigurationError("'%s' cannot be an ID: HTTP clients remove it from the URL" % text)
+    return quote(text, safe="")
+
+
+def _shifted(moment, delta):
+    """moment + delta, held within the datetimes the API's time format can carry."""
+    lowest = datetime(1000, 1, 1, tzinfo=timezone.utc)
+    highest = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return min(max(moment + delta, lowest), highest)
+    except OverflowError:
+        return lowest if delta < timedelta(0) else highest
 
 
 def _list_of_objects(body, key):
-    """body[key] as a list of dicts; an answer of another shape is an error, not a crash further on."""
-    value = body.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise TransportError("unexpected answer: '%s' is not a list of objects" % key)
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise ValueError("'%s' is %s, not a list" % (key, "missing" if key not in body else type(value).__name__))
+    if not all(isinstance(item, dict) for item in value):
+        raise ValueError("'%s' is not a list of objects" % key)
     return value
 
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _check_tasks(body):
+    for raw in _list_of_objects(body, "tasks"):
+        for field in ("id", "status"):
+            if not isinstance(raw.get(field), str) or not raw[field].strip():
+                raise ValueError("a task has no '%s'" % field)
+
+
+def _task_list_answer(body):
+    _check_tasks(body)
+    if "task_count" in body:
+        try:
+            count = int(str(body["task_count"]))
+        except ValueError:
+            raise ValueError("'task_count' is not a number") from None
+        if count < 0:
+            raise ValueError("'task_count' is negative")
+
+
+def _single_task_answer(task_id):
+    def check(body):
+        _check_tasks(body)
+        ids = [raw["id"] for raw in body["tasks"]]
+        if ids != [str(task_id)]:
+            raise ValueError("asked for task %s, the answer holds %s" % (task_id, ", ".join(ids) or "no task"))
+    return check
+
+
+def _progress_answer(body):
+    if "step_list" in body and not isinstance(body["step_list"], (list, type(None))):
+        raise ValueError("'step_list' is not a list")
+
+
+def _project_list_answer(body):
+    _list_of_objects(body, "projects")

@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Typed errors raised by the DMS client.
+"""Typed errors raised by the DMS client, and the one place that says what an API error answer means.
 
 Only the plugins turn these into failed results. No message ever carries a secret: errors are built from
 the method, the URL's host and path (never the query or headers) and what the API said, with any token
@@ -8,6 +8,18 @@ the request carried masked.
 """
 
 from __future__ import annotations
+
+# 404 answers that say nothing about the task asked for: the gateway found no such API (a wrong host or
+# path), or the service was asked for a URL it does not have.
+URL_NOT_FOUND_CODES = frozenset(("APIG.0101", "DMS.00404001", "DMS.10240406"))
+# DMS sends its flow control ("request is too frequent") as a 404; the gateway's throttling is a 429.
+FLOW_CONTROL_CODES = frozenset(("DMS.10240407", "APIG.0308"))
+# The gateway's authentication failures; their codes appear with both spellings.
+AUTHENTICATION_CODES = frozenset(("APIG.0301", "APIGW.0301"))
+INSTANCE_NOT_FOUND = "DMS.00404022"
+# 400 answers that refuse one of our IDs, and the option that carried it.
+MALFORMED_ID_CODES = {"DMS.00400070": "task_id", "DMS.00400030": "instance_id"}
+SERVER_ERROR_STATUSES = frozenset((500, 502, 503, 504))
 
 
 class DmsError(Exception):
@@ -19,12 +31,25 @@ class ConfigurationError(DmsError):
 
 
 class TransportError(DmsError):
-    """No usable HTTP answer: connection refused or dropped, timeout, TLS failure, non-JSON body."""
+    """No usable HTTP answer: connection refused or dropped, timeout, TLS failure."""
 
     def __init__(self, message, method=None, path=None):
         self.method = method
         self.path = path  # scheme://host/path: which endpoint could not be reached matters here
         super().__init__("%s %s: %s" % (method, path, message) if method else message)
+
+
+class MalformedAnswerError(TransportError):
+    """A success status with a body of another shape than the call answers: never read as "no tasks"."""
+
+
+class IncompleteListingError(DmsError):
+    """Paging ended with fewer distinct tasks than the API counted, so the listing cannot prove an absence."""
+
+    def __init__(self, held, counted):
+        self.held = held
+        self.counted = counted
+        super().__init__("the listing stopped at %d of the %d tasks the API counted" % (held, counted))
 
 
 class ApiError(DmsError):
@@ -59,7 +84,38 @@ class AuthenticationError(ApiError):
 
 
 class NotFoundError(ApiError):
-    """404: the instance or task does not exist."""
+    """A DMS 404 about the task asked for: the service has no such task (or no progress for it)."""
+
+
+class InstanceNotFoundError(ApiError):
+    """The instance does not exist (in this project and region)."""
+
+
+class EndpointNotFoundError(ApiError):
+    """No such API at this URL: a mistyped endpoint or region, or a call this engine does not have."""
+
+    def _describe(self):
+        return "%s: no such API at this URL; check endpoint and region" % super()._describe()
+
+
+class MalformedIdError(ApiError):
+    """The API refused an ID we sent as malformed; ``option`` names the option that carried it."""
+
+    def __init__(self, *args, **kwargs):
+        self.value = kwargs.pop("value", None)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def option(self):
+        return MALFORMED_ID_CODES[self.error_code]
+
+    def about(self, value):
+        """The same error, naming the value that was refused."""
+        return MalformedIdError(self.status, self.error_code, self.error_msg, self.request_id, self.method, self.path, value=value)
+
+    def _describe(self):
+        shown = " '%s'" % self.value if self.value is not None else ""
+        return "%s%s is malformed according to the API: %s" % (self.option, shown, super()._describe())
 
 
 class RetriesExhausted(DmsError):
@@ -69,6 +125,32 @@ class RetriesExhausted(DmsError):
         self.last_error = last_error
         self.attempts = attempts
         super().__init__("gave up after %d attempt%s: %s" % (attempts, "" if attempts == 1 else "s", last_error))
+
+
+def classify_api_error(status, error_code):
+    """(error class, whether retrying may help) for an error answer: what each documented answer means.
+
+    A 404 means "no such task" only when DMS itself says so; the gateway's and the service's "no such URL"
+    codes are a configuration problem, flow control is throttling, and a 404 with no DMS code at all (a proxy's
+    page, an empty body) is an answer we cannot read, worth another try, never evidence of absence.
+    """
+    if status in (401, 403) or error_code in AUTHENTICATION_CODES:
+        return AuthenticationError, False
+    if status == 429 or error_code in FLOW_CONTROL_CODES:
+        return ApiError, True
+    if status in SERVER_ERROR_STATUSES:
+        return ApiError, True
+    if error_code in URL_NOT_FOUND_CODES:
+        return EndpointNotFoundError, False
+    if error_code == INSTANCE_NOT_FOUND:
+        return InstanceNotFoundError, False
+    if status == 400 and error_code in MALFORMED_ID_CODES:
+        return MalformedIdError, False
+    if status == 404:
+        if error_code and error_code.startswith("DMS."):
+            return NotFoundError, False
+        return ApiError, True
+    return ApiError, False
 
 
 def failure_details(error):

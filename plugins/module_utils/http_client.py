@@ -16,8 +16,9 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
+    FLOW_CONTROL_CODES, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError, classify_api_error,
 )
+from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import canonical_query
 
 try:
@@ -29,14 +30,15 @@ except ImportError as exc:  # reported by the plugins as a missing requirement
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "hwcloud.dms/%s (Ansible collection)" % COLLECTION_VERSION
-RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 # A Retry-After of hours (a gateway's mistake, or a daily quota) must not park a module for hours: ask again after this.
 MAX_RETRY_AFTER = 60.0
+THROTTLED_MIN_PAUSE = 2.0
 # Headers whose values are secrets: no message may carry them, even when a gateway or a library echoes them.
 SECRET_HEADERS = ("x-auth-token", "x-security-token")
-REDACTED = "********"
+# IAM names its request ID differently from the services.
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-IAM-Trace-Id")
 # How a refused certificate reads in ssl's reason code and message, and in pyOpenSSL's message.
 CERTIFICATE_REFUSED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 
@@ -65,23 +67,37 @@ def retry_after_seconds(value, now=None):
 
 
 def error_fields(body):
-    """(error_code, error_msg) from any of the error body shapes the gateways use."""
+    """(error_code, error_msg) from any of the error body shapes the gateways use, flat or nested one level."""
     if not isinstance(body, dict):
         return None, None
-    if isinstance(body.get("error"), dict):  # IAM wraps its errors
-        body = body["error"]
-    code = body.get("error_code") or body.get("errorCode") or body.get("code")
-    message = body.get("error_msg") or body.get("errorMsg") or body.get("message")
-    return (str(code) if code is not None else None), (str(message) if message is not None else None)
+    candidates = [body]
+    for key in ("error", "errors"):
+        nested = body.get(key)
+        if isinstance(nested, list) and nested:
+            nested = nested[0]
+        if isinstance(nested, dict):  # IAM wraps its errors
+            candidates.append(nested)
+    for candidate in candidates:
+        code = _first_present(candidate, ("error_code", "errorCode", "code"))
+        message = _first_present(candidate, ("error_msg", "errorMsg", "message"))
+        if code is not None or message is not None:
+            return code, message
+    return None, None
+
+
+def _first_present(mapping, keys):
+    value = next((mapping[key] for key in keys if mapping.get(key) not in (None, "")), None)
+    return None if value is None or isinstance(value, (dict, list)) else str(value)
 
 
 class _Transient(Exception):
     """One failed attempt that may succeed if tried again."""
 
-    def __init__(self, error, retry_after=None):
+    def __init__(self, error, retry_after=None, throttled=False):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.throttled = throttled
 
 
 class HttpClient:
@@ -104,33 +120,38 @@ class HttpClient:
         self._session = session
         self.calls = 0
 
-    def request(self, method, url, params=(), headers=None, deadline=None):
-        """Send METHOD url?params and return the JSON body (None for an empty 2xx answer).
+    def request(self, method, url, params=(), headers=None, deadline=None, expect=None, retries=None, timeout=None):
+        """Send METHOD url?params and return the JSON body (None for an empty answer where none is expected).
 
         ``deadline`` is a value of the injected clock after which no attempt starts and no pause ends.
-        Raises AuthenticationError, NotFoundError, ApiError, TransportError or RetriesExhausted.
+        ``expect`` checks a success body and raises ValueError saying what is wrong with it: such an answer is
+        retried like a server error, then reported, never returned. ``retries`` and ``timeout`` override the
+        client's for this one request.
+        Raises the ApiError subclasses of errors.py, TransportError or RetriesExhausted.
         """
         params = list(params or ())
+        max_retries = self._max_retries if retries is None else retries
         attempt = 0
         while True:
             try:
-                return self._attempt(method, url, params, headers or {}, deadline)
+                return self._attempt(method, url, params, headers or {}, deadline, expect, timeout or self._request_timeout)
             except _Transient as failure:
                 attempt += 1
-                if attempt > self._max_retries:
+                if attempt > max_retries:
                     raise RetriesExhausted(failure.error, attempt) from None
+                pause = backoff_delay(attempt - 1, self._rng)
                 if failure.retry_after is not None:
                     pause = min(failure.retry_after, MAX_RETRY_AFTER)
-                else:
-                    pause = backoff_delay(attempt - 1, self._rng)
+                elif failure.throttled:
+                    # Throttling answers carry no Retry-After; the cloud's advice is to come back after a few seconds.
+                    pause = max(pause, THROTTLED_MIN_PAUSE)
                 if deadline is not None and self._clock() + pause >= deadline:
                     raise RetriesExhausted(failure.error, attempt) from None
                 self._sleep(pause)
 
-    def _attempt(self, method, url, params, headers, deadline):
+    def _attempt(self, method, url, params, headers, deadline, expect, timeout):
         # Transport errors name the host too: a mistyped region or endpoint must be recognisable.
         where = url_location(url)
-        timeout = self._request_timeout
         if deadline is not None:
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -139,7 +160,7 @@ class HttpClient:
         base_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         base_headers.update(headers)
         signed = self._auth.sign(method, url, params, base_headers, b"")
-        secrets = _secret_forms(signed)
+        secrets = secret_forms(value for name, value in signed.items() if name.lower() in SECRET_HEADERS)
         full_url = url + ("?" + canonical_query(params) if params else "")
         self.calls += 1
         try:
@@ -149,39 +170,44 @@ class HttpClient:
                                              verify=self._session.verify)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             # requests' SSLError is a ConnectionError: a TLS handshake cut short is as transient as a dropped connection.
-            reason = _redact(_reason(exc), secrets)
+            reason = redact(_reason(exc), secrets)
             if _certificate_problem(exc):
                 raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % reason, method, where) from None
             raise _Transient(TransportError(reason, method, where)) from None
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
-            raise TransportError(_redact(_reason(exc), secrets), method, where) from None
-        return self._read(response, method, url, secrets)
+            raise TransportError(redact(_reason(exc), secrets), method, where) from None
+        return self._read(response, method, url, secrets, expect)
 
-    def _read(self, response, method, url, secrets):
+    def _read(self, response, method, url, secrets, expect):
         status = response.status_code
-        request_id = response.headers.get("X-Request-Id")
+        request_id = next((response.headers[name] for name in REQUEST_ID_HEADERS if response.headers.get(name)), None)
         body = _json_or_none(response)
         if 200 <= status < 300:
-            if not response.content:
+            if not response.content and expect is None:
                 return None
-            if not isinstance(body, dict):
-                raise _Transient(TransportError("HTTP %s with a body that is not a JSON object (request ID %s)" % (status, request_id),
-                                                method, url_location(url)))
+            try:
+                if not isinstance(body, dict):
+                    raise ValueError("the body is %s, not a JSON object" % ("empty" if not response.content else "not JSON"))
+                if expect is not None:
+                    expect(body)
+            except ValueError as problem:
+                raise _Transient(MalformedAnswerError(
+                    "HTTP %s with an answer of an unexpected shape: %s (request ID %s)" % (status, redact(str(problem), secrets), request_id),
+                    method, url_location(url))) from None
             return body
         code, message = error_fields(body)
         if code is None and message is None and response.content:
             message = response.text[:200].strip()
         # A gateway's error page (or error JSON) may echo request headers: the tokens we sent must not reach a message.
-        code, message = _redact(code, secrets), _redact(message, secrets)
-        error_class = ApiError
-        if status in (401, 403):
-            error_class = AuthenticationError
-        elif status == 404:
-            error_class = NotFoundError
-        error = error_class(status, code, message, request_id, method, url_path(url))
-        if status in RETRY_STATUSES:
-            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")))
+        code, message = redact(code, secrets), redact(message, secrets)
+        error_class, transient = classify_api_error(status, code)
+        # A wrong URL is recognised by its host as much as by its path.
+        where = url_location(url) if error_class is EndpointNotFoundError else url_path(url)
+        error = error_class(status, code, message, request_id, method, where)
+        if transient:
+            throttled = status == 429 or code in FLOW_CONTROL_CODES
+            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")), throttled)
         raise error
 
 
@@ -195,27 +221,6 @@ def url_location(url):
     """scheme://host[:port]/path of a URL, for transport error messages: never the query (noise) nor user:password@."""
     parts = urlsplit(url)
     return "%s://%s%s" % (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
-
-
-def _secret_forms(headers):
-    """The secret header values sent, as sent and as quoted in a repr, longest first.
-
-    requests and http.client quote a header value they reject in their message, where a newline reads as \\n.
-    """
-    forms = set()
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            value = str(value)
-            forms.update((value, repr(value)[1:-1], repr(value.encode("latin-1", "replace"))[2:-1]))
-    return sorted(forms, key=len, reverse=True)  # a form that contains another is replaced whole
-
-
-def _redact(text, secrets):
-    """text with every form of a sent secret masked (None stays None)."""
-    if text:
-        for secret in secrets:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def _certificate_problem(exc):

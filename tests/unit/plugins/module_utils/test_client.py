@@ -9,9 +9,16 @@ from datetime import datetime, timedelta, timezone
 from itertools import islice
 
 import pytest
+import requests
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.client import MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, DmsClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, NotFoundError, TransportError
+from ansible_collections.hwcloud.dms.plugins.module_utils.client import (
+    MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, PROGRESS_TIMEOUT, SERVER_WINDOW_MARGIN, DmsClient, make_auth,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
+    MalformedAnswerError, MalformedIdError, NotFoundError, RetriesExhausted,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
@@ -23,11 +30,32 @@ REGION = "ap-southeast-1"
 TASKS_PATH = "/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE)
 
 
-def make_client(server, **options):
+class SpySession(requests.Session):
+    """A real session that also records the keyword arguments each request was sent with."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent = []
+
+    def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+        self.sent.append(kwargs)
+        return super().send(request, **kwargs)
+
+
+def client_settings(server, **options):
     params = {"access_key": AK, "secret_key": SK, "endpoint": server.url, "project_id": PROJECT,
               "request_timeout": 5.0, "max_retries": 0, "validate_certs": True}
     params.update(options)
-    return DmsClient(connection_settings(params))
+    return connection_settings(params)
+
+
+def make_client(server, pauses=None, session=None, **options):
+    """A client whose retries only record their pauses (in ``pauses``) instead of sleeping."""
+    settings = client_settings(server, **options)
+    pauses = [] if pauses is None else pauses
+    http = HttpClient(make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
+                      validate_certs=settings.validate_certs, ca_path=settings.ca_path, session=session, sleep=pauses.append)
+    return DmsClient(settings, http=http)
 
 
 def api_task(number, status="SUCCESS"):
@@ -113,7 +141,7 @@ def test_without_task_count_an_exact_multiple_costs_one_empty_page(server):
 def test_shifted_list_is_deduplicated_and_nothing_is_missed(server):
     tasks = [api_task(n) for n in range(250)]
     serve_list(server, tasks)
-    listing = make_client(server).list_tasks(INSTANCE)
+    listing = iter(make_client(server).list_tasks(INSTANCE))
     first_page = list(islice(listing, 100))
     tasks[0:0] = [api_task(1000 + n, "EXECUTING") for n in range(3)]  # new tasks at the head between pages
     rest = list(listing)
@@ -123,24 +151,77 @@ def test_shifted_list_is_deduplicated_and_nothing_is_missed(server):
     assert [query["start"] for query in list_queries(server)] == ["1", "101", "201"]
 
 
-def test_same_full_page_forever_does_not_loop(server):
+def test_a_server_ignoring_start_does_not_loop_and_leaves_the_listing_incomplete(server):
     page = [api_task(n) for n in range(100)]
 
     def respond(request):
         if len(server.requests) > 10:  # a client that loops gets an error (418, not retried) instead of hanging
             return Reply(418, {"error_msg": "looping"})
-        return Reply(200, {"task_count": "100000", "tasks": page})
+        return Reply(200, {"task_count": "250", "tasks": page})  # page 1, whatever start asks for
     server.respond = respond
-    tasks = list(islice(make_client(server).list_tasks(INSTANCE), 1000))
+    listing = make_client(server).list_tasks(INSTANCE)
+    tasks = list(islice(listing, 1000))
     assert len(tasks) == 100
     assert 1 <= MAX_PAGES_WITHOUT_NEW_TASKS <= 3
     assert len(server.requests) == 1 + MAX_PAGES_WITHOUT_NEW_TASKS  # a bounded number of pages that add nothing
+    assert (listing.held, listing.counted, listing.complete) == (100, 250, False)
+    with pytest.raises(IncompleteListingError) as caught:
+        listing.require_complete()
+    assert (caught.value.held, caught.value.counted) == (100, 250)
+
+
+def test_a_listing_read_to_its_end_is_complete(server):
+    serve_list(server, [api_task(n) for n in range(250)])
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert listing.complete is None  # nothing read yet proves nothing
+    assert len(list(listing)) == 250
+    assert (listing.held, listing.counted, listing.complete) == (250, 250, True)
+    listing.require_complete()
+
+
+def test_a_listing_without_task_count_is_complete_on_a_short_page(server):
+    serve_list(server, [api_task(n) for n in range(150)], task_count=False)
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert len(list(listing)) == 150
+    assert (listing.held, listing.counted, listing.complete) == (150, None, True)
+
+
+def test_a_listing_stopped_early_proves_nothing(server):
+    serve_list(server, [api_task(n) for n in range(250)])
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert len(list(islice(listing, 10))) == 10
+    assert listing.complete is None
+    listing.require_complete()
+
+
+@pytest.mark.parametrize("served, counted", [(40, 41), (99, 250), (0, 3)])
+def test_a_short_page_below_task_count_leaves_the_listing_incomplete(server, served, counted):
+    server.respond = lambda request: Reply(200, {"task_count": str(counted), "tasks": [api_task(n) for n in range(served)]})
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert len(list(listing)) == served
+    assert (listing.held, listing.counted, listing.complete) == (served, counted, False)
+    with pytest.raises(IncompleteListingError) as caught:
+        listing.require_complete()
+    assert (caught.value.held, caught.value.counted) == (served, counted)
+    assert "%d of the %d" % (served, counted) in str(caught.value)
+    assert len(server.requests) == 1
+
+
+def test_task_count_is_read_from_the_last_page(server):
+    tasks = [api_task(n) for n in range(150)]
+    serve_list(server, tasks)
+    listing = make_client(server).list_tasks(INSTANCE)
+    iterator = iter(listing)
+    assert len(list(islice(iterator, 100))) == 100
+    del tasks[120:]  # 30 tasks deleted between pages: the second page says 120
+    assert len(list(iterator)) == 20
+    assert (listing.held, listing.counted, listing.complete) == (120, 120, True)
 
 
 def test_a_full_page_of_insertions_between_pages_loses_nothing(server):
     tasks = [api_task(n) for n in range(250)]
     serve_list(server, tasks)
-    listing = make_client(server).list_tasks(INSTANCE)
+    listing = iter(make_client(server).list_tasks(INSTANCE))
     first_page = list(islice(listing, 100))
     tasks[0:0] = [api_task(1000 + n, "EXECUTING") for n in range(100)]  # page 2 now repeats page 1 exactly
     ids = [task["id"] for task in first_page + list(listing)]
@@ -150,7 +231,7 @@ def test_a_full_page_of_insertions_between_pages_loses_nothing(server):
 
 def test_paging_is_lazy(server):
     serve_list(server, [api_task(n) for n in range(250)])
-    listing = make_client(server).list_tasks(INSTANCE)
+    listing = iter(make_client(server).list_tasks(INSTANCE))
     assert len(server.requests) == 0
     assert len(list(islice(listing, 5))) == 5
     assert len(server.requests) == 1
@@ -158,13 +239,71 @@ def test_paging_is_lazy(server):
     assert len(server.requests) == 2
 
 
-def test_time_window_is_sent_in_utc_api_form(server):
+def test_time_window_is_sent_in_utc_api_form_widened_by_a_day_each_side(server):
+    # The API documents neither the time zone nor whether the bounds are inclusive: the caller filters exactly.
+    assert SERVER_WINDOW_MARGIN == timedelta(days=1)
     serve_list(server, [])
     begin = datetime(2024, 1, 31, 9, 0, 0, tzinfo=timezone(timedelta(hours=8)))
     end = datetime(2024, 2, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
     list(make_client(server).list_tasks(INSTANCE, begin_time=begin, end_time=end))
     (query,) = list_queries(server)
-    assert (query["begin_time"], query["end_time"]) == ("20240131010000", "20240201235959")
+    assert (query["begin_time"], query["end_time"]) == ("20240130010000", "20240202235959")
+
+
+def test_a_naive_time_is_utc(server):
+    serve_list(server, [])
+    list(make_client(server).list_tasks(INSTANCE, begin_time=datetime(2024, 3, 1, 12, 0, 0)))
+    assert list_queries(server)[0]["begin_time"] == "20240229120000"
+
+
+@pytest.mark.parametrize("begin, end, sent", [
+    (None, datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc), (None, "99991231235959")),
+    (None, datetime(9999, 12, 31, 0, 0, 0, tzinfo=timezone.utc), (None, "99991231235959")),
+    (None, datetime(9999, 12, 31, 23, 0, 0, tzinfo=timezone(timedelta(hours=-5))), (None, "99991231235959")),
+    (datetime(1, 1, 1, tzinfo=timezone.utc), None, ("10000101000000", None)),
+    (datetime(1000, 1, 1, 12, 0, 0, tzinfo=timezone.utc), None, ("10000101000000", None)),
+    (datetime(1000, 1, 2, 12, 0, 0, tzinfo=timezone.utc), None, ("10000101120000", None)),
+], ids=["end of 9999", "last day of 9999", "9999 west of UTC", "year 1", "first day of 1000", "second day of 1000"])
+def test_a_widened_window_stays_within_the_years_the_api_can_write(server, begin, end, sent):
+    serve_list(server, [])
+    list(make_client(server).list_tasks(INSTANCE, begin_time=begin, end_time=end))
+    (query,) = list_queries(server)
+    assert (query.get("begin_time"), query.get("end_time")) == sent
+
+
+def created_minutes_ago(number, now):
+    task = api_task(number)
+    task["created_at"] = (now - timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return task
+
+
+def test_tasks_created_since_stops_at_the_first_older_task(server):
+    now = datetime(2024, 1, 31, 12, 0, 0, tzinfo=timezone.utc)
+    serve_list(server, [created_minutes_ago(n, now) for n in range(250)])  # newest first
+    moment = now - timedelta(minutes=5, seconds=30)
+    tasks = list(make_client(server).tasks_created_since(INSTANCE, moment))
+    assert [task["id"] for task in tasks] == ["task-%05d" % n for n in range(6)]
+    (query,) = list_queries(server)  # one page: the older tasks are never fetched
+    assert query["begin_time"] == "20240130115430"
+
+
+def test_tasks_created_since_compares_to_the_second(server):
+    now = datetime(2024, 1, 31, 12, 0, 0, tzinfo=timezone.utc)
+    serve_list(server, [created_minutes_ago(n, now) for n in range(3)])
+    tasks = list(make_client(server).tasks_created_since(INSTANCE, now - timedelta(minutes=1) + timedelta(microseconds=500000)))
+    assert [task["id"] for task in tasks] == ["task-00000", "task-00001"]
+
+
+def test_tasks_created_since_an_incomplete_listing_raises(server):
+    now = datetime(2024, 1, 31, 12, 0, 0, tzinfo=timezone.utc)
+    # Every task is recent, but the page is short of what the API counts: the tasks not sent may be recent too.
+    server.respond = lambda request: Reply(200, {"task_count": "5", "tasks": [created_minutes_ago(n, now) for n in range(3)]})
+    read = []
+    with pytest.raises(IncompleteListingError) as caught:
+        for task in make_client(server).tasks_created_since(INSTANCE, now - timedelta(hours=1)):
+            read.append(task["id"])
+    assert read == ["task-00000", "task-00001", "task-00002"]
+    assert (caught.value.held, caught.value.counted) == (3, 5)
 
 
 def test_no_time_window_sends_none(server):
@@ -185,26 +324,74 @@ def test_get_task(server):
 
 
 def test_task_id_is_one_path_segment(server):
-    server.replies.append(Reply(200, {"tasks": [api_task(5)]}))
-    make_client(server).get_task(INSTANCE, "../a b")
+    task = dict(api_task(5), id="../a b")
+    server.replies.append(Reply(200, {"tasks": [task]}))
+    assert make_client(server).get_task(INSTANCE, "../a b")["id"] == "../a b"
     assert server.requests[0].path == TASKS_PATH + "/..%2Fa%20b"
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(404, {"error_code": "DMS.00404030", "error_msg": "task not found"}),
-    Reply(404, ""),
-    Reply(200, {"task_count": "0", "tasks": []}),
-], ids=["404 other code", "404 no body", "empty envelope"])
-def test_get_task_missing_is_none(server, reply):
-    server.replies.append(reply)
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_dot_segments_are_refused_before_any_request(server, dots):
+    client = make_client(server)
+    for call in (client.get_task, client.delete_task, client.get_task_progress):
+        with pytest.raises(ConfigurationError) as caught:
+            call(INSTANCE, dots)
+        assert "'%s'" % dots in str(caught.value)
+    with pytest.raises(ConfigurationError):
+        list(client.list_tasks(dots))
+    assert server.requests == []
+
+
+def test_get_task_missing_is_none(server):
+    server.replies.append(Reply(404, {"error_code": "DMS.00404030", "error_msg": "task not found"}))
     assert make_client(server).get_task(INSTANCE, "nope") is None
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("reply", [Reply(404, ""), Reply(404, "<html>404 Not Found</html>"), Reply(404, {"error_code": "APIG.9999"})],
+                         ids=["404 no body", "404 proxy page", "404 another service"])
+def test_a_404_nobody_in_dms_vouches_for_is_never_none(server, reply):
+    server.respond = lambda request: reply
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, max_retries=2).get_task(INSTANCE, "nope")
+    assert type(caught.value.last_error) is ApiError  # pylint: disable=unidiomatic-typecheck
+    assert len(server.requests) == 3
 
 
 def test_get_task_of_a_missing_instance_raises(server):
     server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "instance not found"}, {"X-Request-Id": "r-1"}))
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(InstanceNotFoundError) as caught:
         make_client(server).get_task(INSTANCE, "t1")
     assert (caught.value.error_code, caught.value.request_id) == ("DMS.00404022", "r-1")
+
+
+@pytest.mark.parametrize("code", ["APIG.0101", "DMS.00404001", "DMS.10240406"])
+def test_get_task_at_a_wrong_url_raises(server, code):
+    server.replies.extend([Reply(404, {"error_code": code, "error_msg": "no such API"}), Reply(200, {"tasks": [api_task(1)]})])
+    with pytest.raises(EndpointNotFoundError) as caught:
+        make_client(server, max_retries=3).get_task(INSTANCE, "task-00001")
+    assert "127.0.0.1" in str(caught.value) and TASKS_PATH + "/task-00001" in str(caught.value)
+    assert "check endpoint and region" in str(caught.value)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("code, option, call", [
+    ("DMS.00400070", "task_id", "get_task"),
+    ("DMS.00400070", "task_id", "delete_task"),
+    ("DMS.00400070", "task_id", "get_task_progress"),
+    ("DMS.00400030", "instance_id", "get_task"),
+])
+def test_an_id_refused_as_malformed_is_named_with_its_value(server, code, option, call):
+    server.replies.append(Reply(400, {"error_code": code, "error_msg": "Invalid parameter"}, {"X-Request-Id": "r-id"}))
+    with pytest.raises(MalformedIdError) as caught:
+        getattr(make_client(server, max_retries=3), call)(INSTANCE, "no such-id")
+    error = caught.value
+    assert error.option == option
+    assert error.value == ("no such-id" if option == "task_id" else INSTANCE)
+    message = str(error)
+    assert message.startswith("%s '%s' is malformed according to the API" % (option, error.value))
+    assert code in message and "r-id" in message
+    assert len(server.requests) == 1
 
 
 def test_get_task_progress(server):
@@ -218,8 +405,37 @@ def test_get_task_progress(server):
 
 def test_get_task_progress_of_a_missing_instance_raises(server):
     server.replies.append(Reply(404, {"error_code": "DMS.00404022"}))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(InstanceNotFoundError):
         make_client(server).get_task_progress(INSTANCE, "t1")
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(503, ""), Reply(429, {"error_code": "APIG.0308"}), Reply(404, {"error_code": "DMS.10240407"}), Reply(404, ""),
+    Reply(200, {"step_list": "not a list"}), Reply(200, ""),
+], ids=["503", "429", "flow control", "404 no body", "malformed", "empty"])
+def test_get_task_progress_is_one_attempt(server, reply):
+    server.replies.extend([reply, Reply(200, {"progress_percentage": 50})])
+    pauses = []
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, pauses=pauses, max_retries=5).get_task_progress(INSTANCE, "t1")
+    assert caught.value.attempts == 1
+    assert len(server.requests) == 1 and pauses == []
+
+
+def test_get_task_progress_has_a_short_timeout(server):
+    session = SpySession()
+    server.replies.extend([Reply(200, {"progress_percentage": 50}), Reply(200, {"progress_percentage": 60})])
+    make_client(server, session=session, request_timeout=30.0).get_task_progress(INSTANCE, "t1")
+    make_client(server, session=session, request_timeout=2.0).get_task_progress(INSTANCE, "t1")
+    assert PROGRESS_TIMEOUT < 30.0
+    assert [sent["timeout"] for sent in session.sent] == [PROGRESS_TIMEOUT, 2.0]
+
+
+@pytest.mark.parametrize("code", ["APIG.0101", "DMS.00404001", "DMS.10240406"])
+def test_get_task_progress_of_an_engine_without_progress_is_none(server, code):
+    server.replies.append(Reply(404, {"error_code": code, "error_msg": "The API does not exist"}))
+    assert make_client(server).get_task_progress(INSTANCE, "t1") is None
+    assert len(server.requests) == 1
 
 
 def test_delete_task(server):
@@ -228,9 +444,14 @@ def test_delete_task(server):
     assert [(r.method, r.path) for r in server.requests] == [("DELETE", TASKS_PATH + "/t1")]
 
 
-def test_delete_task_error_is_raised(server):
-    server.replies.append(Reply(404, {"error_code": "DMS.00404022"}))
-    with pytest.raises(NotFoundError):
+@pytest.mark.parametrize("reply, error_class", [
+    (Reply(404, {"error_code": "DMS.00404022"}), InstanceNotFoundError),
+    (Reply(404, {"error_code": "DMS.00404030"}), NotFoundError),
+    (Reply(403, {"error_code": "APIG.0302"}), AuthenticationError),
+])
+def test_delete_task_error_is_raised(server, reply, error_class):
+    server.replies.append(reply)
+    with pytest.raises(error_class):
         make_client(server).delete_task(INSTANCE, "t1")
 
 
@@ -297,7 +518,7 @@ def test_given_project_id_means_no_iam_call(server):
 def test_calls_counts_every_request(server):
     serve_iam_and_dms(server, [{"id": "p", "name": REGION}])
     client = make_client(server, project_id=None, region=REGION, iam_endpoint=server.url)
-    client.get_task(INSTANCE, "t1")
+    client.get_task(INSTANCE, "task-00001")
     assert client.calls == len(server.requests) == 2
 
 
@@ -319,12 +540,110 @@ def test_an_oldest_first_api_is_read_whole_and_handed_out_newest_first(server):
     assert len(server.requests) == 3
 
 
-@pytest.mark.parametrize("body", [{"tasks": "oops"}, {"tasks": [1, 2]}, {"tasks": {"id": "x"}}])
-def test_a_malformed_task_list_is_an_error_not_a_crash(server, body):
-    server.respond = lambda request: Reply(200, body)
-    with pytest.raises(TransportError) as caught:
+MALFORMED_LISTS = {
+    "empty body": "",
+    "empty object": {},
+    "null tasks": {"tasks": None},
+    "tasks a string": {"tasks": "oops"},
+    "tasks an object": {"tasks": {"id": "x"}},
+    "tasks of numbers": {"tasks": [1, 2]},
+    "a task not an object": {"task_count": "2", "tasks": [api_task(1), "task-00002"]},
+    "a task without id": {"task_count": "2", "tasks": [api_task(1), dict(api_task(2), id=None)]},
+    "a task with an empty id": {"tasks": [dict(api_task(1), id=" ")]},
+    "a task with a numeric id": {"tasks": [dict(api_task(1), id=7)]},
+    "a task without status": {"tasks": [dict(api_task(1), status="")]},
+    "task_count not a number": {"task_count": "many", "tasks": [api_task(1)]},
+    "task_count negative": {"task_count": "-1", "tasks": []},
+    "json list": [api_task(1)],
+    "html": "<html>maintenance</html>",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_LISTS.values(), ids=list(MALFORMED_LISTS))
+def test_a_malformed_task_list_is_retried_then_an_error_never_no_tasks(server, body):
+    server.respond = lambda request: Reply(200, body, {"X-Request-Id": "r-bad"})
+    pauses = []
+    with pytest.raises(RetriesExhausted) as caught:
+        list(make_client(server, pauses=pauses, max_retries=2).list_tasks(INSTANCE))
+    error = caught.value.last_error
+    assert isinstance(error, MalformedAnswerError)
+    assert TASKS_PATH in str(error) and "r-bad" in str(error)
+    assert len(server.requests) == 3 and len(pauses) == 2
+
+
+def test_a_malformed_page_then_a_good_one_is_read(server):
+    server.replies.extend([Reply(200, {}), Reply(200, ""), Reply(200, {"task_count": "1", "tasks": [api_task(1)]})])
+    tasks = list(make_client(server, max_retries=2).list_tasks(INSTANCE))
+    assert [task["id"] for task in tasks] == ["task-00001"]
+
+
+def test_a_malformed_second_page_is_an_error_too(server):
+    server.replies.extend([Reply(200, {"task_count": "150", "tasks": [api_task(n) for n in range(100)]}),
+                           Reply(200, {"task_count": "150"})])
+    with pytest.raises(RetriesExhausted) as caught:
         list(make_client(server).list_tasks(INSTANCE))
-    assert "tasks" in str(caught.value)
+    assert isinstance(caught.value.last_error, MalformedAnswerError)
+    assert [query["start"] for query in list_queries(server)] == ["1", "101"]
+
+
+# "show one" reads only the task: its task_count is not checked.
+MALFORMED_SHOWS = dict(((case, body) for case, body in MALFORMED_LISTS.items() if not case.startswith("task_count")), **{
+    "no task": {"task_count": "0", "tasks": []},
+    "another task": {"task_count": "1", "tasks": [api_task(2)]},
+    "two tasks": {"task_count": "2", "tasks": [api_task(1), api_task(1)]},
+})
+
+
+@pytest.mark.parametrize("body", MALFORMED_SHOWS.values(), ids=list(MALFORMED_SHOWS))
+def test_a_malformed_show_answer_is_retried_then_an_error_never_none(server, body):
+    server.respond = lambda request: Reply(200, body, {"X-Request-Id": "r-bad"})
+    pauses = []
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, pauses=pauses, max_retries=2).get_task(INSTANCE, "task-00001")
+    error = caught.value.last_error
+    assert isinstance(error, MalformedAnswerError)
+    assert TASKS_PATH + "/task-00001" in str(error) and "r-bad" in str(error)
+    assert len(server.requests) == 3 and len(pauses) == 2
+
+
+def test_a_show_answer_naming_another_task_says_so(server):
+    server.replies.append(Reply(200, {"tasks": [api_task(2)]}))
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server).get_task(INSTANCE, "task-00001")
+    assert "asked for task task-00001, the answer holds task-00002" in str(caught.value)
+
+
+def test_a_show_answer_echoing_the_token_does_not_carry_it(server):
+    # A debugging proxy may answer with what it was sent: whatever the body holds, a message never carries the token.
+    token = "ATSHOW-canary-must-never-be-printed"
+    server.replies.append(Reply(200, {"tasks": [dict(api_task(1), id=token)]}))
+    client = make_client(server, access_key=None, secret_key=None, auth_token=token)
+    with pytest.raises(RetriesExhausted) as caught:
+        client.get_task(INSTANCE, "task-00001")
+    assert token not in str(caught.value) and "asked for task task-00001" in str(caught.value)
+
+
+@pytest.mark.parametrize("body", [{}, {"projects": None}, {"projects": "p"}, {"projects": ["p"]}, ""],
+                         ids=["empty object", "null projects", "projects a string", "projects of strings", "empty body"])
+def test_a_malformed_iam_answer_is_retried_then_an_error(server, body):
+    server.respond = lambda request: Reply(200, body, {"X-IAM-Trace-Id": "iam-bad"})
+    client = make_client(server, project_id=None, region=REGION, iam_endpoint=server.url, max_retries=1)
+    with pytest.raises(RetriesExhausted) as caught:
+        client.get_task(INSTANCE, "t1")
+    assert isinstance(caught.value.last_error, MalformedAnswerError)
+    assert "iam-bad" in str(caught.value)
+    assert server.paths() == ["/v3/projects"] * 2
+
+
+def test_iam_failures_carry_the_iam_trace_id(server):
+    server.respond = lambda request: Reply(403, {"error": {"code": 403, "message": "no permission", "title": "Forbidden"}},
+                                           {"X-IAM-Trace-Id": "iam-trace-403"})
+    client = make_client(server, project_id=None, region=REGION, iam_endpoint=server.url, max_retries=3)
+    with pytest.raises(AuthenticationError) as caught:
+        client.project_id()
+    assert caught.value.request_id == "iam-trace-403" and "iam-trace-403" in str(caught.value)
+    assert caught.value.error_msg == "no permission"
+    assert len(server.requests) == 1
 
 
 def test_iam_projects_without_an_id_do_not_count(server):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import socket
 import ssl
 import struct
@@ -19,6 +20,7 @@ import types
 from datetime import datetime, timezone
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -26,10 +28,12 @@ import yaml
 
 from ansible_collections.hwcloud.dms.plugins.module_utils import http_client as http_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ApiError, AuthenticationError, NotFoundError, RetriesExhausted, TransportError,
+    ApiError, AuthenticationError, EndpointNotFoundError, InstanceNotFoundError, MalformedAnswerError, NotFoundError, RetriesExhausted,
+    TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
-    BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, USER_AGENT, HttpClient, backoff_delay, retry_after_seconds, url_location,
+    BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, THROTTLED_MIN_PAUSE, USER_AGENT, HttpClient, backoff_delay, error_fields,
+    retry_after_seconds, url_location,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
 from ansible_collections.hwcloud.dms.tests.emulator.dms_emulator import write_certificates
@@ -93,6 +97,11 @@ TRANSIENT_REPLIES = {
     "html on a 200": Reply(200, "<html>maintenance</html>", {"Content-Type": "text/html"}),
     "truncated json on a 200": Reply(200, '{"tasks": [', {"Content-Type": "application/json"}),
     "json list on a 200": Reply(200, [], {"Content-Type": "application/json"}),
+    "json string on a 200": Reply(200, '"ok"', {"Content-Type": "application/json"}),
+    "404 without a body": Reply(404, ""),
+    "404 proxy page": Reply(404, "<html>Not Found</html>", {"Content-Type": "text/html"}),
+    "404 another service's code": Reply(404, {"error_code": "APIG.9999", "error_msg": "no route"}),
+    "404 flow control": Reply(404, {"error_code": "DMS.10240407", "error_msg": "The request is too frequent."}),
 }
 
 
@@ -169,16 +178,28 @@ def test_exhausted_retries_keep_the_last_api_error(server):
     assert "3 attempts" in str(caught.value) and "req-503" in str(caught.value)
 
 
-@pytest.mark.parametrize("status, error_class", [
-    (400, ApiError), (401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError),
-])
-def test_client_errors_are_not_retried(server, status, error_class):
+FINAL_REPLIES = {
+    "400": (Reply(400, {"error_code": "X.400", "error_msg": "no"}), ApiError),
+    "401": (Reply(401, {"error_code": "X.401", "error_msg": "no"}), AuthenticationError),
+    "403": (Reply(403, {"error_code": "X.403", "error_msg": "no"}), AuthenticationError),
+    "400 APIGW.0301": (Reply(400, {"error_code": "APIGW.0301", "error_msg": "bad token"}), AuthenticationError),
+    "404 DMS no such task": (Reply(404, {"error_code": "DMS.00404030", "error_msg": "no such task"}), NotFoundError),
+    "404 DMS no such instance": (Reply(404, {"error_code": "DMS.00404022", "error_msg": "no such instance"}), InstanceNotFoundError),
+    "404 APIG.0101": (Reply(404, {"error_code": "APIG.0101", "error_msg": "The API does not exist"}), EndpointNotFoundError),
+    "404 DMS.00404001": (Reply(404, {"error_code": "DMS.00404001", "error_msg": "no such URL"}), EndpointNotFoundError),
+    "404 DMS.10240406": (Reply(404, {"error_code": "DMS.10240406", "error_msg": "no such URL"}), EndpointNotFoundError),
+}
+
+
+@pytest.mark.parametrize("reply, error_class", FINAL_REPLIES.values(), ids=list(FINAL_REPLIES))
+def test_client_errors_are_not_retried(server, reply, error_class):
     fake = FakeTime()
     # A success is queued behind the error: a retry would turn the error into a success.
-    server.replies.extend([Reply(status, {"error_code": "X.%d" % status, "error_msg": "no"}), OK])
+    server.replies.extend([reply, OK])
     with pytest.raises(error_class) as caught:
         get(make_http(fake, max_retries=5), server)
-    assert caught.value.status == status
+    assert type(caught.value) is error_class  # pylint: disable=unidiomatic-typecheck
+    assert caught.value.status == reply.status
     assert len(server.requests) == 1
     assert fake.pauses == []
 
@@ -255,9 +276,61 @@ def test_retry_after_parsing():
 
 def test_unreadable_retry_after_falls_back_to_backoff(server):
     fake = FakeTime()
-    server.replies.extend([Reply(429, "", {"Retry-After": "soon"}), OK])
+    server.replies.extend([Reply(503, "", {"Retry-After": "soon"}), OK])
     get(make_http(fake, rng=lambda: 0.25), server)
     assert fake.pauses == [0.25]
+
+
+THROTTLING_REPLIES = {
+    "429": Reply(429, {"error_code": "APIG.0308", "error_msg": "throttled"}),
+    "429 without a body": Reply(429, ""),
+    "404 flow control": Reply(404, {"error_code": "DMS.10240407", "error_msg": "The request is too frequent."}),
+    "429 unreadable Retry-After": Reply(429, "", {"Retry-After": "soon"}),
+}
+
+
+@pytest.mark.parametrize("throttled", THROTTLING_REPLIES.values(), ids=list(THROTTLING_REPLIES))
+def test_throttling_without_retry_after_pauses_at_least_the_minimum(server, throttled):
+    assert THROTTLED_MIN_PAUSE == 2.0  # the cloud's advice: come back after a few seconds
+    fake = FakeTime()
+    server.replies.extend([throttled, throttled, OK])
+    assert get(make_http(fake, rng=lambda: 0.01, max_retries=5), server) == OK.body
+    assert fake.pauses == [THROTTLED_MIN_PAUSE] * 2
+    assert len(server.requests) == 3
+
+
+def test_throttling_pause_keeps_a_longer_backoff(server):
+    fake = FakeTime()
+    server.respond = lambda request: THROTTLING_REPLIES["404 flow control"]
+    with pytest.raises(RetriesExhausted):
+        get(make_http(fake, rng=lambda: 1.0, max_retries=4), server)
+    assert fake.pauses == [THROTTLED_MIN_PAUSE, THROTTLED_MIN_PAUSE, 4.0, 8.0]
+
+
+def test_throttling_with_retry_after_pauses_as_asked(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(404, {"error_code": "DMS.10240407"}, {"Retry-After": "0"}), OK])
+    assert get(make_http(fake), server) == OK.body
+    assert fake.pauses == [0.0]
+
+
+def test_flow_control_404_is_retried_then_succeeds(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(404, {"error_code": "DMS.10240407", "error_msg": "The request is too frequent."}, {"X-Request-Id": "r-fc"}),
+                           OK])
+    assert get(make_http(fake, max_retries=3), server) == OK.body
+    assert len(server.requests) == 2
+
+
+def test_flow_control_404_exhausted_is_not_not_found(server):
+    fake = FakeTime()
+    server.respond = lambda request: Reply(404, {"error_code": "DMS.10240407", "error_msg": "too frequent"}, {"X-Request-Id": "r-fc"})
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(fake, max_retries=2), server)
+    last = caught.value.last_error
+    assert type(last) is ApiError  # pylint: disable=unidiomatic-typecheck
+    assert (last.status, last.error_code, last.request_id) == (404, "DMS.10240407", "r-fc")
+    assert len(server.requests) == 3
 
 
 def test_backoff_doubles_up_to_the_cap(server):
@@ -339,11 +412,18 @@ def test_request_timeout_is_cut_to_the_time_left(server):
 # ------------------------------------------------------------------------------------------------
 # Typed errors and what their messages may say
 
+ERROR_CODE = "DMS.00404030"
+ERROR_MSG = "The task does not exist."
 ERROR_BODIES = {
-    "error_code/error_msg": {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."},
-    "errorCode/errorMsg": {"errorCode": "DMS.00404022", "errorMsg": "The instance does not exist."},
-    "code/message": {"code": "DMS.00404022", "message": "The instance does not exist."},
-    "IAM error object": {"error": {"code": "DMS.00404022", "message": "The instance does not exist.", "title": "Not Found"}},
+    "error_code/error_msg": {"error_code": ERROR_CODE, "error_msg": ERROR_MSG},
+    "errorCode/errorMsg": {"errorCode": ERROR_CODE, "errorMsg": ERROR_MSG},
+    "code/message": {"code": ERROR_CODE, "message": ERROR_MSG},
+    "IAM error object": {"error": {"code": ERROR_CODE, "message": ERROR_MSG, "title": "Not Found"}},
+    "nested error_code/error_msg": {"error": {"error_code": ERROR_CODE, "error_msg": ERROR_MSG}},
+    "nested errorCode/errorMsg": {"error": {"errorCode": ERROR_CODE, "errorMsg": ERROR_MSG}},
+    "errors list": {"errors": [{"error_code": ERROR_CODE, "error_msg": ERROR_MSG}, {"error_code": "X.2", "error_msg": "second"}]},
+    "errors list code/message": {"errors": [{"code": ERROR_CODE, "message": ERROR_MSG}]},
+    "empty flat fields beside a nested error": {"error_code": "", "error_msg": None, "error": {"code": ERROR_CODE, "message": ERROR_MSG}},
 }
 
 
@@ -355,10 +435,10 @@ def test_typed_error_fields(server, status, error_class, body):
         get(make_http(FakeTime()), server)
     error = caught.value
     assert type(error) is error_class  # pylint: disable=unidiomatic-typecheck
-    assert (error.status, error.error_code, error.error_msg) == (status, "DMS.00404022", "The instance does not exist.")
+    assert (error.status, error.error_code, error.error_msg) == (status, ERROR_CODE, ERROR_MSG)
     assert (error.request_id, error.method, error.path) == ("0f1e2d3c-req", "GET", PATH)
     message = str(error)
-    for part in (str(status), "DMS.00404022", "The instance does not exist.", "0f1e2d3c-req", "GET", PATH):
+    for part in (str(status), ERROR_CODE, ERROR_MSG, "0f1e2d3c-req", "GET", PATH):
         assert part in message
     assert "start=" not in message  # the path, not the query
     assert server.url not in message  # an API answer came from the right host: the path is enough
@@ -435,6 +515,182 @@ def test_error_messages_never_carry_a_secret(server, auth, replies):
     for text in texts:
         for canary in CANARIES:
             assert canary not in text
+
+
+def test_error_fields_of_every_body_shape():
+    assert error_fields({"error_code": "A.1", "error_msg": "flat"}) == ("A.1", "flat")
+    assert error_fields({"errorCode": 404, "errorMsg": "numbers become text"}) == ("404", "numbers become text")
+    assert error_fields({"error": {"code": "B.2", "message": "nested"}}) == ("B.2", "nested")
+    assert error_fields({"errors": [{"code": "C.3", "message": "first"}, {"code": "C.4"}]}) == ("C.3", "first")
+    assert error_fields({"message": "a message alone"}) == (None, "a message alone")
+    # Flat fields win over nested ones; empty, object and list values count as absent.
+    assert error_fields({"code": "D.5", "error": {"code": "E.6"}}) == ("D.5", None)
+    assert error_fields({"code": {"nested": 1}, "message": ["x"], "error": {"code": "F.7", "message": "m"}}) == ("F.7", "m")
+    for no_fields in (None, [], "text", 7, {}, {"errors": []}, {"error": "a string"}, {"errors": ["a string"]}):
+        assert error_fields(no_fields) == (None, None)
+
+
+def test_404_without_a_dms_code_is_retried_and_never_not_found(server):
+    fake = FakeTime()
+    server.replies.extend([Reply(404, ""), Reply(404, "<html>Not Found</html>"), Reply(404, {"error_code": "APIG.9999"}), OK])
+    assert get(make_http(fake, max_retries=5), server) == OK.body
+    assert len(server.requests) == 4
+
+    server.replies.clear()
+    server.respond = lambda request: Reply(404, "", {"X-Request-Id": "r-404"})
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(FakeTime(), max_retries=1), server)
+    assert type(caught.value.last_error) is ApiError  # pylint: disable=unidiomatic-typecheck
+    assert caught.value.last_error.request_id == "r-404"
+
+
+@pytest.mark.parametrize("code", ["APIG.0101", "DMS.00404001", "DMS.10240406"])
+def test_no_such_api_is_final_and_names_the_whole_url(server, code):
+    fake = FakeTime()
+    server.replies.extend([Reply(404, {"error_code": code, "error_msg": "The API does not exist or has not been published"},
+                                 {"X-Request-Id": "r-url"}), OK])
+    with pytest.raises(EndpointNotFoundError) as caught:
+        get(make_http(fake, max_retries=5), server)
+    error = caught.value
+    assert (error.status, error.error_code, error.request_id) == (404, code, "r-url")
+    assert error.path == server.url + PATH  # scheme, host and port, path: a wrong region shows in the host
+    message = str(error)
+    for part in (server.url + PATH, code, "r-url", "check endpoint and region"):
+        assert part in message
+    assert "start=" not in message
+    assert len(server.requests) == 1 and fake.pauses == []
+
+
+def test_iam_trace_id_is_the_request_id(server):
+    server.replies.append(Reply(401, {"error": {"code": 401, "message": "The request you have made requires authentication.",
+                                                "title": "Unauthorized"}}, {"X-IAM-Trace-Id": "iam-trace-401"}))
+    with pytest.raises(AuthenticationError) as caught:
+        make_http(FakeTime()).request("GET", server.url + "/v3/projects", [("name", "ap-southeast-1")])
+    assert caught.value.request_id == "iam-trace-401"
+    assert "iam-trace-401" in str(caught.value)
+    assert caught.value.error_msg == "The request you have made requires authentication."
+
+    server.replies.append(Reply(500, "", {"X-IAM-Trace-Id": "iam-trace-500"}))
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(FakeTime(), max_retries=0).request("GET", server.url + "/v3/projects")
+    assert caught.value.last_error.request_id == "iam-trace-500"
+
+
+def test_x_request_id_wins_over_the_iam_trace_id(server):
+    server.replies.append(Reply(400, {"error_code": "X.400"}, {"X-Request-Id": "dms-req", "X-IAM-Trace-Id": "iam-trace"}))
+    with pytest.raises(ApiError) as caught:
+        get(make_http(FakeTime()), server)
+    assert caught.value.request_id == "dms-req"
+
+
+# ------------------------------------------------------------------------------------------------
+# Success answers of the wrong shape: retried like a server error, then reported, never returned
+
+
+def refuse_without_tasks(body):
+    if not isinstance(body.get("tasks"), list):
+        raise ValueError("'tasks' is not a list")
+
+
+MALFORMED_SUCCESSES = {
+    "empty": Reply(200, ""),
+    "empty object": Reply(200, {}),
+    "null tasks": Reply(200, {"tasks": None}),
+    "json list": Reply(200, [{"tasks": []}]),
+    "html": Reply(200, "<html>maintenance</html>", {"Content-Type": "text/html"}),
+}
+
+
+@pytest.mark.parametrize("reply", MALFORMED_SUCCESSES.values(), ids=list(MALFORMED_SUCCESSES))
+def test_a_success_of_the_wrong_shape_is_retried_then_reported(server, reply):
+    fake = FakeTime()
+    server.respond = lambda request: reply._replace(headers={"X-Request-Id": "r-shape"})
+    http = make_http(fake, max_retries=2)
+    with pytest.raises(RetriesExhausted) as caught:
+        http.request("GET", server.url + PATH, [("start", "1")], expect=refuse_without_tasks)
+    error = caught.value.last_error
+    assert isinstance(error, MalformedAnswerError)
+    assert (error.method, error.path) == ("GET", server.url + PATH)
+    assert "r-shape" in str(error) and "unexpected shape" in str(error)
+    assert len(server.requests) == 3 and len(fake.pauses) == 2
+
+
+def test_a_success_of_the_wrong_shape_then_a_good_one_returns_the_good_one(server):
+    server.replies.extend([Reply(200, {"tasks": None}), Reply(200, ""), OK])
+    assert make_http(FakeTime()).request("GET", server.url + PATH, expect=refuse_without_tasks) == OK.body
+    assert len(server.requests) == 3
+
+
+def test_expect_says_what_is_wrong(server):
+    def refuse(_body):
+        raise ValueError("'tasks' is missing")
+    server.replies.append(Reply(200, {"task_count": "3"}))
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(FakeTime(), max_retries=0).request("GET", server.url + PATH, expect=refuse)
+    assert "'tasks' is missing" in str(caught.value.last_error)
+
+
+def test_without_expect_any_json_object_is_returned(server):
+    server.replies.extend([Reply(200, {}), Reply(200, {"anything": [1]})])
+    http = make_http(FakeTime())
+    assert http.request("GET", server.url + PATH) == {}
+    assert http.request("GET", server.url + PATH) == {"anything": [1]}
+
+
+def test_retries_and_timeout_can_be_set_per_request(server):
+    fake = FakeTime()
+    session = SpySession()
+    server.respond = lambda request: TRANSIENT_REPLIES["503"]
+    http = make_http(fake, max_retries=5, request_timeout=30.0, session=session)
+    with pytest.raises(RetriesExhausted) as caught:
+        http.request("GET", server.url + PATH, retries=0, timeout=4.0)
+    assert caught.value.attempts == 1 and len(server.requests) == 1 and fake.pauses == []
+    assert [sent["timeout"] for sent in session.sent] == [4.0]
+    with pytest.raises(RetriesExhausted):
+        http.request("GET", server.url + PATH)
+    assert len(server.requests) == 1 + 6  # the client's own max_retries again
+    assert session.sent[-1]["timeout"] == 30.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Secrets echoed in another spelling
+
+ODD_TOKEN = 'ATODD/canary+token=="quoted"-\\-must-never-be-printed'
+
+
+def test_odd_token_spellings_differ():
+    # The probes below mean something only if each echoed spelling differs from the token as sent.
+    assert quote(ODD_TOKEN, safe="") != ODD_TOKEN
+    assert json.dumps(ODD_TOKEN)[1:-1] != ODD_TOKEN
+
+
+ECHOES = {
+    "url-encoded": lambda token: quote(token, safe=""),
+    "url-encoded, slash kept": quote,  # safe="/" by default
+    "url-encoded, lower-case escapes": lambda token: re.sub("%[0-9A-F]{2}", lambda escape: escape.group(0).lower(), quote(token, safe="")),
+    "form-encoded": lambda token: quote_plus(token, safe=""),
+    "json-escaped": lambda token: json.dumps(token)[1:-1],
+    "json-escaped, slash escaped": lambda token: json.dumps(token)[1:-1].replace("/", "\\/"),
+}
+
+
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=list(ECHOES))
+@pytest.mark.parametrize("status", [400, 503])
+def test_a_token_echoed_in_another_spelling_is_masked(server, echo, status):
+    echoed = echo(ODD_TOKEN)
+    # Non-JSON bodies are quoted as text; the JSON one carries the spelling inside a decoded string.
+    bodies = ["<html>rejected: X-Auth-Token=%s</html>" % echoed, '{"debug": "headers {\\"X-Auth-Token\\": \\"%s\\"}"}' % echoed,
+              {"error_code": "APIG.1000", "error_msg": "bad X-Auth-Token: %s" % echoed}]
+    for body in bodies:
+        server.replies.append(Reply(status, body))
+        with pytest.raises((ApiError, RetriesExhausted)) as caught:
+            make_http(FakeTime(), auth=TokenAuth(ODD_TOKEN), max_retries=0).request("GET", server.url + PATH)
+        assert server.requests[-1].headers["X-Auth-Token"] == ODD_TOKEN  # the token was sent as is
+        error = caught.value.last_error if isinstance(caught.value, RetriesExhausted) else caught.value
+        texts = [str(caught.value), repr(caught.value), str(error.error_msg)]
+        assert any("********" in text for text in texts)
+        for text in texts:
+            assert echoed not in text and ODD_TOKEN not in text and "canary" not in text
 
 
 # ------------------------------------------------------------------------------------------------
