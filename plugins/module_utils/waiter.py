@@ -12,8 +12,11 @@ import random
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, RetriesExhausted, failure_details
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES, is_active, parse_api_timestamp
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    DmsError, EndpointNotFoundError, IncompleteListingError, RetriesExhausted, failure_details,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
+from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import IdleTracker, IdTracker, NameTracker
 
 FIRST_PAUSE = 1.0
 PAUSE_GROWTH = 1.5
@@ -24,6 +27,10 @@ NOT_FOUND_GRACE = 30.0
 HEARTBEAT = 60.0
 # The poll that lands on the deadline may run this far past it, so that it still reads a final status.
 FINAL_POLL_GRACE = 1.0
+# Progress only decorates the output: at most this many progress calls per poll, and none this close to the
+# deadline, so that asking for it never delays noticing the end.
+PROGRESS_CALLS_PER_POLL = 1
+PROGRESS_QUIET_BEFORE_DEADLINE = 5.0
 
 
 def utc_now():
@@ -61,6 +68,9 @@ class WaitListener:
     def poll_failed(self, error, elapsed):
         """A poll failed with a transient error; the wait goes on."""
 
+    def progress_failed(self, error, elapsed):
+        """A progress call failed; it only decorates the output, so this is detail."""
+
     def polled(self, tasks, elapsed, calls):
         """A poll completed."""
 
@@ -72,7 +82,8 @@ class WaitOutcome:
         self.single_task = single_task  # one task ID, or a name: the result then has ``task`` and ``status``
         self.tasks = []
         self.history = []
-        self.calls = 0
+        self.polls = 0
+        self.api_calls = 0
         self.elapsed = 0.0
         self.timed_out = False
         self.failed = False
@@ -81,7 +92,7 @@ class WaitOutcome:
 
     def as_result(self):
         result = {
-            "tasks": self.tasks, "history": self.history, "polls": self.calls,
+            "tasks": self.tasks, "history": self.history, "polls": self.polls, "api_calls": self.api_calls,
             "elapsed": round(self.elapsed, 3), "timed_out": self.timed_out, "failed": self.failed, "msg": self.message,
         }
         details = failure_details(self.error) if self.error is not None else {}
@@ -93,17 +104,29 @@ class WaitOutcome:
         return result
 
 
-class TaskWaiter:
-    """Waits for tasks of one instance: given IDs, the newest task of a name, or (neither) all active ones."""
+def make_tracker(client, instance_id, task_ids=None, name=None, created_after=None, idle=False, wall=utc_now):
+    """The tracker of a wait: for given IDs, for the newest task of a name, or the idle gate; exactly one is asked for.
 
-    def __init__(self, client, instance_id, task_ids=None, name=None, created_after=None, timeout=1800.0, delay=0.0,
+    The gate is never a fallback: a wait whose IDs turned out empty must not pass as "idle".
+    """
+    if [bool(task_ids), bool(name), bool(idle)].count(True) != 1:
+        raise ValueError("wait for exactly one of: task IDs, a name, or idle")
+    if task_ids:
+        return IdTracker(client, instance_id, list(dict.fromkeys(task_ids)))
+    if name:
+        return NameTracker(client, instance_id, name, created_after, wall)
+    return IdleTracker(client, instance_id, wall)
+
+
+class TaskWaiter:
+    """Waits for what a tracker follows: the schedule, the deadline and the stop rules; the tracker does the reading."""
+
+    def __init__(self, client, instance_id, task_ids=None, name=None, created_after=None, idle=False, timeout=1800.0, delay=0.0,
                  max_pause=10.0, fail_on_status=BAD_STATUSES, listener=None,
                  clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random):
         self._client = client
         self._instance_id = instance_id
-        self._task_ids = list(dict.fromkeys(task_ids or []))
-        self._name = name
-        self._created_after = created_after
+        self._tracker = make_tracker(client, instance_id, task_ids, name, created_after, idle, wall)
         self._timeout = timeout
         self._delay = delay
         self._max_pause = max_pause
@@ -113,28 +136,24 @@ class TaskWaiter:
         self._wall = wall
         self._sleep = sleep
         self._rng = rng
-        # Last seen state per tracked task ID, in the order they are reported; None until first seen.
-        self._tasks = dict((task_id, None) for task_id in self._task_ids)
+        self._reported = {}  # task ID -> the status last reported to the listener and the history
         self._no_progress = set()
         self._progress_wanted = True
-        # Whether the last poll read the tasks: after a failed one, nothing new is known to stop on.
+        self._progress_calls_left = 0
+        # Whether the last poll read everything it meant to: after a failed one, nothing new is known to stop on.
         self._read_ok = False
-        self._outcome = WaitOutcome(single_task=len(self._task_ids) == 1 or bool(name))
+        self._good_polls = 0
+        self._outcome = WaitOutcome(single_task=self._tracker.single_task)
         self._start = None
         self._deadline = None
         self._call_deadline = None
         self._calls_before = 0
 
     def describe_target(self):
-        if self._task_ids:
-            return "task%s %s" % ("" if len(self._task_ids) == 1 else "s", ", ".join(self._task_ids))
-        if self._name:
-            after = " created at or after %s" % self._created_after.isoformat() if self._created_after else ""
-            return "the newest task named %s%s" % (self._name, after)
-        return "every CREATED or EXECUTING task"
+        return self._tracker.describe()
 
     def check(self):
-        """One read, no waiting and no failing on state: what a wait would start from (check mode)."""
+        """One poll, no waiting, no progress calls and no failing on state: what a wait would start from (check mode)."""
         self._progress_wanted = False
         return self._run(self._poll)
 
@@ -167,7 +186,7 @@ class TaskWaiter:
                 last_heartbeat = self._clock()
             elif self._clock() - last_heartbeat >= HEARTBEAT:
                 last_heartbeat = self._clock()
-                self._listener.still_waiting(self._known_tasks(), self._elapsed(), self._progress_of_active())
+                self._listener.still_waiting(self._tracker.known(), self._elapsed(), self._progress_of_active())
             remaining = self._remaining()
             if remaining <= 0:
                 self._outcome.timed_out = True
@@ -188,8 +207,8 @@ class TaskWaiter:
         self._calls_before = self._client.calls
 
     def _finish(self):
-        self._outcome.tasks = self._known_tasks()
-        self._outcome.calls = self._client.calls - self._calls_before
+        self._outcome.tasks = self._tracker.known()
+        self._outcome.api_calls = self._client.calls - self._calls_before
         self._outcome.elapsed = self._elapsed()
         return self._outcome
 
@@ -199,121 +218,90 @@ class TaskWaiter:
     def _remaining(self):
         return max(0.0, self._deadline - self._clock())
 
-    def _known_tasks(self):
-        return [task for task in self._tasks.values() if task is not None]
-
     def _poll(self):
-        """Read the tracked tasks once. Returns whether any status changed. Transient failures are reported, not raised."""
+        """Read once. Returns whether any status changed. Transient failures are reported, not raised."""
+        self._outcome.polls += 1
+        self._progress_calls_left = PROGRESS_CALLS_PER_POLL
         try:
-            seen = self._read()
-        except RetriesExhausted as error:
+            self._tracker.poll(self._call_deadline)
+            self._read_ok = True
+            self._good_polls += 1
+        except DmsError as error:
             self._read_ok = False
+            if not self._transient(error):
+                self._report_changes()
+                raise
             self._listener.poll_failed(error, self._elapsed())
-            return False
-        self._read_ok = True
-        changed = False
-        for task in seen:
-            previous = self._tasks.get(task["id"])
-            self._tasks[task["id"]] = task
-            if previous is None or previous["status"] != task["status"]:
-                changed = True
-                self._record(task, previous)
-        self._listener.polled(self._known_tasks(), self._elapsed(), self._client.calls - self._calls_before)
+        changed = self._report_changes()
+        if self._read_ok:
+            self._listener.polled(self._tracker.known(), self._elapsed(), self._client.calls - self._calls_before)
         return changed
 
-    def _record(self, task, previous):
-        self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
-        progress = self._progress(task) if task["status"] == "EXECUTING" and self._progress_wanted else None
-        self._listener.status_changed(task, previous and previous["status"], self._elapsed(), progress)
+    def _transient(self, error):
+        """Whether a failed poll may be followed by a good one: the wait then goes on."""
+        if isinstance(error, (RetriesExhausted, IncompleteListingError)):
+            return True
+        # "No such API" from calls that have worked before is the gateway's hiccup, not a wrong endpoint.
+        return isinstance(error, EndpointNotFoundError) and self._good_polls > 0
 
-    def _read(self):
-        """The current state of what is tracked; tracked tasks that vanished come back as DELETED."""
-        if len(self._task_ids) == 1 or (self._name and self._tasks):
-            task_id = next(iter(self._tasks))
-            task = self._client.get_task(self._instance_id, task_id, deadline=self._call_deadline)
-            return [task] if task else self._vanished([task_id])
-        if self._name:
-            return self._find_by_name()
-        return self._scan()
-
-    def _find_by_name(self):
-        for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
-            created = parse_api_timestamp(task["created_at"])
-            if self._created_after and created and created < self._created_after.replace(microsecond=0):
-                return []  # newest first: nothing older can match
-            if task["name"] == self._name:
-                return [task]
-        return []
-
-    def _scan(self):
-        """List until every tracked task is found. The gate tracks every task it sees active.
-
-        New tasks appear at the head of the list, so once the first scan has found the active tasks,
-        later polls stop paging as soon as the tracked ones are seen: usually one call.
-        """
-        first_scan = not self._task_ids and not self._tasks
-        # Finished tasks cannot change any more: looking for them again would only cost pages.
-        wanted = set(task_id for task_id, task in self._tasks.items() if task is None or task["status"] not in FINAL_STATUSES)
-        found = []
-        for task in self._client.list_tasks(self._instance_id, deadline=self._call_deadline):
-            if task["id"] in self._tasks or (not self._task_ids and is_active(task)):
-                found.append(task)
-                wanted.discard(task["id"])
-            if not wanted and not first_scan:
-                return found
-        return found + self._vanished(wanted)
-
-    def _vanished(self, task_ids):
-        """Unfinished tasks seen before and now gone count as DELETED; never-seen and finished ones stay as they were."""
-        gone = []
-        for task_id in task_ids:
-            previous = self._tasks.get(task_id)
-            if previous is not None and previous["status"] not in FINAL_STATUSES:
-                gone.append(dict(previous, status="DELETED"))
-        return gone
+    def _report_changes(self):
+        changed = False
+        for task in self._tracker.known():
+            previous = self._reported.get(task["id"])
+            if previous != task["status"]:
+                changed = True
+                self._reported[task["id"]] = task["status"]
+                self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
+                progress = self._progress(task) if task["status"] == "EXECUTING" else None
+                self._listener.status_changed(task, previous, self._elapsed(), progress)
+        return changed
 
     def _stop_reason(self):
         """Set the outcome and return True when the wait is over (other than by timeout)."""
         if not self._read_ok:
             return False  # a failed poll learned nothing: no "not found", no "gate passed"
-        known = self._known_tasks()
+        known = self._tracker.known()
         for task in known:
             if task["status"] in self._fail_on_status:
                 self._outcome.failed = True
                 self._outcome.message = "Task %s (ID %s) ended %s after %.1f s" % (task["name"], task["id"], task["status"], self._elapsed())
                 return True
-        missing = [task_id for task_id, task in self._tasks.items() if task is None]
+        missing = self._tracker.missing()
         if missing and self._elapsed() >= NOT_FOUND_GRACE:
             self._outcome.failed = True
             self._outcome.message = "No task with ID %s on instance %s (looked for %.0f s)" % (", ".join(missing), self._instance_id, self._elapsed())
             return True
-        if missing or (self._name and not known) or not all(task["status"] in FINAL_STATUSES for task in known):
+        if missing or not self._tracker.sighted() or not all(task["status"] in FINAL_STATUSES for task in known):
             return False
         self._outcome.message = self._done_message(known)
         return True
 
     def _done_message(self, known):
-        if not self._task_ids and not self._name:
+        if isinstance(self._tracker, IdleTracker):
             return "Instance %s is idle: no task is CREATED or EXECUTING (after %.1f s)" % (self._instance_id, self._elapsed())
         ended = ", ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in known)
         return "Ended after %.1f s: %s" % (self._elapsed(), ended)
 
     def _timeout_message(self):
-        known = self._known_tasks()
+        known = self._tracker.known()
         shown = [task for task in known if task["status"] not in FINAL_STATUSES] or known
         last = "last seen: %s" % "; ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in shown) if shown else "no such task seen"
         return "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
 
     def _progress(self, task):
-        if task["id"] in self._no_progress:
+        """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
+        if (not self._progress_wanted or task["id"] in self._no_progress or self._progress_calls_left <= 0
+                or self._remaining() < PROGRESS_QUIET_BEFORE_DEADLINE):
             return None
+        self._progress_calls_left -= 1
         try:
             progress = self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
-        except DmsError:
-            progress = None  # progress only decorates the output; it never fails a wait
+        except DmsError as error:
+            self._listener.progress_failed(error, self._elapsed())
+            return None
         if progress is None:
             self._no_progress.add(task["id"])
         return progress
 
     def _progress_of_active(self):
-        return dict((task["id"], self._progress(task)) for task in self._known_tasks() if task["status"] == "EXECUTING")
+        return dict((task["id"], self._progress(task)) for task in self._tracker.known() if task["status"] == "EXECUTING")

@@ -14,8 +14,11 @@ description:
     Distributed Message Service instance (Kafka, RabbitMQ or RocketMQ, which share this API) and returns
     them as clean data, newest first.
   - Pages through the API 100 tasks at a time and stops as soon as it holds what was asked for.
-  - Filters on O(status) and O(name) apply to what the API returns; O(begin_time) and O(end_time) are also
-    sent to the API so that it returns less.
+  - Filters on O(status) and O(name) apply to what the API returns. O(begin_time) and O(end_time) are also
+    sent to the API so that it returns less, widened by a day on each side (the API documents neither their
+    time zone nor whether its bounds are inclusive); the exact filter is applied to what comes back.
+  - An answer of an unexpected shape (an empty body, no list of tasks) is retried like a server error and then
+    reported as an error; it is never read as "no tasks".
   - To block until a task has ended, use M(hwcloud.dms.wait_for_task).
 author:
   - hwcloud.dms contributors (@hwcloud)
@@ -27,7 +30,8 @@ options:
   task_id:
     description:
       - Return only these tasks, each read by its ID (for example the C(job_id) a change returned).
-      - A task that does not exist is left out of RV(tasks); it is not an error.
+      - A task that DMS says does not exist is left out of RV(tasks); it is not an error. An ID the API refuses
+        as malformed, or a 404 from the gateway (no such API; check O(endpoint) and O(region)), is.
     type: list
     elements: str
   status:
@@ -49,7 +53,9 @@ options:
       - Keep only tasks created at or before this time. Same formats as O(begin_time), and not before it.
     type: str
   limit:
-    description: Return at most this many tasks, the newest first. Paging stops as soon as it has them.
+    description:
+      - Return at most this many tasks, the newest first. Paging stops as soon as it has them.
+      - From 1 to 100000.
     type: int
 extends_documentation_fragment:
   - hwcloud.dms.common
@@ -172,6 +178,15 @@ task_count:
   returned: always
   type: int
   sample: 1
+complete:
+  description:
+    - Whether the listing read every task the API counted (its C(task_count)). V(false) when paging ended short
+      of it (a server that ignores the paging position, or a listing that would not advance); a warning then
+      gives both numbers, and RV(tasks) may miss tasks.
+    - V(true) when tasks were read by O(task_id), or when O(limit) stopped paging early.
+  returned: always
+  type: bool
+  sample: true
 error:
   description: What the API answered, when the module failed on an API error.
   returned: on API failure
@@ -200,7 +215,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec, connection_settings, required_text, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
+    argument_spec, connection_settings, number_option, path_segment_option, time_option,
+)
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, newest_first, select_tasks
 
 ARGUMENT_SPEC = argument_spec(
@@ -212,24 +229,25 @@ ARGUMENT_SPEC = argument_spec(
     end_time=dict(type="str"),
     limit=dict(type="int"),
 )
+MAX_LIMIT = 100000
 
 
 def read_tasks(client, params):
-    """The selected tasks, newest first. Raises ConfigurationError on bad input before any request."""
-    instance_id = required_text("instance_id", params["instance_id"])
+    """(the selected tasks newest first, the TaskListing read or None). Raises ConfigurationError on bad input before any request."""
+    instance_id = path_segment_option("instance_id", params["instance_id"])
     begin = time_option("begin_time", params["begin_time"])
     end = time_option("end_time", params["end_time"])
     if begin and end and end < begin:
         raise ConfigurationError("end_time (%s) is before begin_time (%s)" % (params["end_time"], params["begin_time"]))
-    if params["limit"] is not None and params["limit"] < 1:
-        raise ConfigurationError("limit must be 1 or more, got %s" % params["limit"])
-    task_ids = [required_text("task_id", task_id) for task_id in params["task_id"] or []]
+    limit = number_option("limit", params["limit"], 1, MAX_LIMIT, integer=True) if params["limit"] is not None else None
+    task_ids = [path_segment_option("task_id", task_id) for task_id in params["task_id"] or []]
+    listing = None
     if task_ids:
         found = (client.get_task(instance_id, task_id) for task_id in dict.fromkeys(task_ids))
         tasks = newest_first(task for task in found if task)
     else:
-        tasks = client.list_tasks(instance_id, begin_time=begin, end_time=end)
-    return select_tasks(tasks, params["status"], params["name"], begin, end, params["limit"])
+        tasks = listing = client.list_tasks(instance_id, begin_time=begin, end_time=end)
+    return select_tasks(tasks, params["status"], params["name"], begin, end, limit), listing
 
 
 def failure_result(error):
@@ -244,12 +262,17 @@ def main():
     instance_id = module.params["instance_id"]
     try:
         client = DmsClient(connection_settings(module.params))
-        tasks = read_tasks(client, module.params)
+        tasks, listing = read_tasks(client, module.params)
     except ConfigurationError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), tasks=[], task_count=0, complete=False)
     except DmsError as error:
-        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error), **failure_result(error))
-    module.exit_json(changed=False, tasks=tasks, task_count=len(tasks))
+        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error),
+                         tasks=[], task_count=0, complete=False, **failure_result(error))
+    complete = listing is None or listing.complete is not False
+    if not complete:
+        module.warn("The listing of instance %s stopped at %d of the %d tasks the API counted: tasks may be missing from the result"
+                    % (instance_id.strip(), listing.held, listing.counted))
+    module.exit_json(changed=False, tasks=tasks, task_count=len(tasks), complete=complete)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,25 @@ description:
     instance (Kafka, RabbitMQ or RocketMQ) has ended, and fails clearly when one ends badly or the wait takes
     too long.
   - Runs on the controller (it is an action plugin). No module is sent to any host and no C(delegate_to) is needed.
-  - Give O(task_id) to wait for known tasks, for example the C(job_id) that a change returned; O(name) to wait
-    for the newest task of that name; or neither to wait until no task is C(CREATED) or C(EXECUTING), a gate
-    before the next change.
-  - Polls about a second apart at first, then backs off to O(sleep). One task is read with the API's
-    show-one call; several tasks (or the gate) with one list call per poll while they are among the newest
-    100 tasks, never one call per task. A task that was seen and then disappears counts as C(DELETED).
-  - Throttling (429), server errors, dropped connections and timeouts during the wait are retried until
-    O(timeout); authentication errors and other client errors end the wait at once.
+  - Say what to wait for with exactly one of O(task_id) (known tasks, for example the C(job_id) that a change
+    returned), O(name) (the newest task of that name), or O(idle=true) (until no task is C(CREATED) or
+    C(EXECUTING), a gate before the next change).
+  - Polls about a second apart at first, then backs off to O(sleep). Requests per poll do not grow with the
+    instance's history. O(task_id) costs one show-one call per task that has not ended. O(name) lists the
+    tasks created since O(created_after) until the task is seen (without O(created_after), the whole history
+    once, then the tasks created since the wait began), then one show-one call. O(idle) reads the whole
+    history once, then the tasks created since the wait began plus one show-one call per running task not
+    among them. Check mode makes the first poll only.
+  - A task that was seen is C(DELETED) only when DMS answers twice in a row, on two polls, that it does not
+    exist. A gateway's 404, flow control and answers of an unexpected shape never count as gone.
+  - Throttling (429, and DMS flow control sent as a 404), server errors, answers of an unexpected shape,
+    dropped connections and timeouts during the wait are retried until O(timeout); authentication errors, an
+    ID the API refuses as malformed, a missing instance and, on the first poll, a URL the gateway does not
+    know (check O(endpoint) and O(region)) end the wait at once.
   - Each status change is printed as it happens, with the progress percentage and remaining time where the
     engine reports them (Kafka, RocketMQ); a still-waiting line follows every minute without change.
-    Use C(-v) to see every poll. Nothing is printed for a task with C(no_log).
+    Progress is asked at most once a poll, with one short attempt, and never just before the deadline.
+    Use C(-v) to see every poll and failed progress calls. Nothing is printed for a task with C(no_log).
 author:
   - hwcloud.dms contributors (@hwcloud)
 options:
@@ -37,16 +45,25 @@ options:
   task_id:
     description:
       - Wait for these tasks. One ID, such as the C(job_id) of a change, or several.
-      - An ID that is not found within 30 seconds fails the wait (most likely a wrong ID).
-      - Mutually exclusive with O(name).
+      - An ID that is not found within 30 seconds fails the wait (most likely a wrong ID; what the API answers
+        for a well-formed but unknown ID is not documented). An ID the API refuses as malformed fails at once.
+      - A null or empty value, or a list with an empty member, fails before any request. The change that
+        should have returned it may have answered no job ID, and waiting for nothing would pass a gate.
+      - Exactly one of O(task_id), O(name) and O(idle) is required.
     type: list
     elements: str
   name:
     description:
       - Wait for the newest task with this name, for example V(kafkaConfigModify). A task not yet visible is
         waited for.
-      - Mutually exclusive with O(task_id).
+      - Exactly one of O(task_id), O(name) and O(idle) is required.
     type: str
+  idle:
+    description:
+      - V(true) waits until no task of the instance is C(CREATED) or C(EXECUTING), including tasks that start
+        during the wait. V(false) is refused.
+      - Exactly one of O(task_id), O(name) and O(idle) is required.
+    type: bool
   created_after:
     description:
       - With O(name), only consider tasks created at or after this time, so an older task of the same name is
@@ -55,23 +72,27 @@ options:
         C("{{ now(utc=true).isoformat() }}").
     type: str
   timeout:
-    description: Seconds, counted from the start of the task, before giving up and failing.
+    description:
+      - Seconds, counted from the start of the task, before giving up and failing. From 1 to 604800 (a week).
+      - With the task keyword C(timeout), which kills the action when it expires and loses its result, the wait
+        ends itself up to 3 seconds before that, with RV(timed_out), RV(history) and the last state.
     type: int
     default: 1800
   delay:
-    description: Seconds to wait before the first poll. Must be less than O(timeout).
+    description: Seconds to wait before the first poll. From 0 to less than O(timeout).
     type: int
     default: 0
   sleep:
-    description: The longest pause between polls, in seconds. Polling starts about 1 second apart and backs off to this.
+    description:
+      - The longest pause between polls, in seconds, from 1 to 3600. Polling starts about 1 second apart and
+        backs off to this.
     type: int
     default: 10
   fail_on_status:
     description:
       - Final statuses that fail the wait. V([]) never fails on status; check RV(status) or RV(tasks) afterwards.
       - The wait stops as soon as one waited-for task ends in one of these, even if others are still running.
-      - When waiting for every active task (no O(task_id), no O(name)), this applies to the tasks that were
-        active during the wait.
+      - With O(idle=true), this applies to the tasks that were active during the wait.
     type: list
     elements: str
     choices: [SUCCESS, FAILED, CANCELLED, DELETED]
@@ -155,6 +176,7 @@ EXAMPLES = r"""
   hwcloud.dms.wait_for_task:
     region: ap-southeast-1
     instance_id: "{{ kafka_instance_id }}"
+    idle: true
     timeout: 600
 
 - name: Wait, but decide yourself what a bad ending means
@@ -207,7 +229,12 @@ elapsed:
   type: float
   sample: 42.137
 polls:
-  description: API calls made while waiting (list pages, show-one and progress calls, retries, and the project ID lookup if one was needed).
+  description: Polls made (reads of the tasks, successful or not).
+  returned: always
+  type: int
+  sample: 7
+api_calls:
+  description: HTTP requests sent while waiting (list pages, show-one and progress calls, retries, and the project ID lookup if one was needed).
   returned: always
   type: int
   sample: 9

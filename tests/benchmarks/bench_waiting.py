@@ -16,10 +16,11 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule, make_tracker
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 
 END_RANGES = ((2, 8), (8, 30), (30, 120), (120, 600), (600, 1800))
@@ -111,7 +112,50 @@ def sdk_list_all(url):
         start += len(page)
 
 
+HISTORY = 1000
+RUNNING_IDS = ["run%029d" % number for number in range(5)]
+
+
+def requests_per_poll_table():
+    """What each way of waiting costs per poll on an instance with a long history and a few running tasks."""
+    running = [{"id": task_id, "name": "kafkaConfigModify", "created_offset": -30 - number, "status": "EXECUTING"}
+               for number, task_id in enumerate(RUNNING_IDS)]
+    scenario = {
+        "project_id": PROJECT_ID, "credentials": [{"access_key": ACCESS_KEY, "secret_key": SECRET_KEY}],
+        "instances": [{"id": INSTANCE_ID, "engine": "kafka", "tasks": running,
+                       "generate": [{"count": HISTORY, "name": "restartInstance", "created_offset": -3600}]}],
+    }
+    started_before = datetime.now(timezone.utc) - timedelta(minutes=5)
+    modes = (
+        ("one task_id", {"task_ids": RUNNING_IDS[:1]}),
+        ("five task_ids", {"task_ids": RUNNING_IDS}),
+        ("two task_ids, one mistyped", {"task_ids": [RUNNING_IDS[0], "f" * 32]}),
+        ("name, task running", {"name": "kafkaConfigModify"}),
+        ("name, no such task yet", {"name": "kafkaClientQuotaCreate"}),
+        ("name + created_after, none yet", {"name": "kafkaClientQuotaCreate", "created_after": started_before}),
+        ("idle: true", {"idle": True}),
+    )
+    with tempfile.TemporaryDirectory() as workdir, Emulator(scenario, workdir) as emulator:
+        settings = connection_settings({
+            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "project_id": PROJECT_ID, "endpoint": emulator.url,
+            "request_timeout": 30, "max_retries": 0, "validate_certs": True,
+        })
+        print("3. Requests per poll over a history of %d tasks with %d running (check mode makes poll 1 only)" % (HISTORY, len(RUNNING_IDS)))
+        print("   %-32s %8s %8s %8s" % ("mode", "poll 1", "poll 2", "poll 3"))
+        for label, options in modes:
+            client = DmsClient(settings)
+            tracker = make_tracker(client, INSTANCE_ID, **options)
+            costs = []
+            for _poll in range(3):
+                before = client.calls
+                tracker.poll(deadline=None)
+                costs.append(client.calls - before)
+            print("   %-32s %8d %8d %8d" % (label, costs[0], costs[1], costs[2]))
+
+
 if __name__ == "__main__":
     detection_table()
     print()
     listing_table()
+    print()
+    requests_per_poll_table()

@@ -4,7 +4,13 @@
 
 from __future__ import annotations
 
+import json
+from unittest.mock import MagicMock
+from urllib.parse import quote, quote_plus
+
+import pytest
 import yaml
+from ansible.playbook.task import Task
 
 from ansible_collections.hwcloud.dms.plugins.action import wait_for_task as action
 from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleDocFragment
@@ -73,3 +79,164 @@ def test_failed_poll_is_shown_and_polls_only_at_v(monkeypatch):
         (0, "wait_for_task [web1]: poll failed, will try again: HTTP 503 [5.0 s]"),
         (1, "wait_for_task [web1]: polled 1 task(s), 4 API call(s) so far [5.5 s]"),
     ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ActionModule.run itself, on a task object as ansible-core hands it over, with the waiter faked
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+TOKEN = "MIIE-token/with+slash=and\"quote'canary"
+CONNECTION = {"region": "ap-southeast-1", "project_id": "0123456789abcdef0123456789abcdef",
+              "access_key": "AKUNIT0000000000001", "secret_key": "SKUNIT-canary-0000000000000000"}
+ALWAYS = {"msg", "tasks", "history", "elapsed", "polls", "api_calls", "timed_out", "changed"}
+
+
+class FakeOutcome:
+    def __init__(self, result):
+        self._result = result
+        self.timed_out = result.get("timed_out", False)
+        self.failed = result.get("failed", False)
+
+    def as_result(self):
+        return dict(self._result)
+
+
+class FakeWaiter:
+    """Records what the plugin asked for; answers with ``outcome``."""
+
+    made = []
+    outcome = {"msg": "done", "tasks": [], "history": [], "polls": 1, "api_calls": 1, "elapsed": 0.1, "timed_out": False, "failed": False}
+
+    def __init__(self, client, instance_id, **options):
+        FakeWaiter.made.append(dict(options, instance_id=instance_id))
+
+    def wait(self):
+        return FakeOutcome(FakeWaiter.outcome)
+
+    check = wait
+
+    def describe_target(self):
+        return "the target"
+
+
+@pytest.fixture
+def run_action(monkeypatch):
+    for entry in action.COMMON_OPTIONS.values():
+        for variable in entry.get("env", []):
+            monkeypatch.delenv(variable, raising=False)
+    FakeWaiter.made = []
+    monkeypatch.setattr(action, "TaskWaiter", FakeWaiter)
+    monkeypatch.setattr(action, "DmsClient", lambda settings: object())
+    monkeypatch.setattr(action, "display", RecordingDisplay())
+
+    def run(args, timeout=0, check_mode=False, with_connection=True):
+        task = MagicMock(Task)
+        task.args = dict(CONNECTION, **args) if with_connection else dict(args)
+        task.async_val = 0
+        task.check_mode = check_mode
+        task.no_log = False
+        task.timeout = timeout
+        task.action = "hwcloud.dms.wait_for_task"
+        connection = MagicMock()
+        connection._shell.tmpdir = "/tmp"  # pylint: disable=protected-access  # ActionBase looks there
+        plugin = action.ActionModule(task=task, connection=connection, play_context=MagicMock(), loader=None, templar=None,
+                                     shared_loader_obj=None)
+        return plugin.run(task_vars={"inventory_hostname": "web1"})
+
+    return run
+
+
+def assert_refused(result, *words):
+    assert result["failed"] is True and ALWAYS <= set(result)
+    assert result["tasks"] == [] and result["polls"] == 0 and result["api_calls"] == 0
+    for word in words:
+        assert word in result["msg"]
+    assert FakeWaiter.made == []
+
+
+@pytest.mark.parametrize("task_id", [None, "", "  ", [], [""], ["t1", None], ["t1", " "]],
+                         ids=["null", "empty", "blank", "empty-list", "empty-member", "null-member", "blank-member"])
+def test_an_empty_task_id_never_turns_into_the_gate(run_action, task_id):
+    result = run_action({"instance_id": INSTANCE, "task_id": task_id})
+    assert_refused(result, "task_id", "job ID", "idle: true")
+
+
+@pytest.mark.parametrize("args, words", [
+    ({}, ["task_id", "name", "idle: true"]),
+    ({"idle": False}, ["idle: false"]),
+    ({"idle": True, "task_id": "t1"}, ["task_id and idle", "exactly one"]),
+    ({"name": "x", "task_id": ["t1"]}, ["task_id and name", "exactly one"]),
+    ({"created_after": "2024-01-01T00:00:00Z", "task_id": "t1"}, ["created_after", "name"]),
+], ids=["nothing", "idle-false", "id-and-idle", "id-and-name", "created-after-alone"])
+def test_what_to_wait_for_is_asked_explicitly(run_action, args, words):
+    result = run_action(dict({"instance_id": INSTANCE}, **args))
+    assert_refused(result, *words)
+
+
+@pytest.mark.parametrize("args, option", [
+    ({"timeout": 10 ** 400}, "timeout"),
+    ({"timeout": 0}, "timeout"),
+    ({"timeout": 604801}, "timeout"),
+    ({"delay": 10 ** 10}, "delay"),
+    ({"timeout": 5, "delay": 5}, "delay"),
+    ({"sleep": 0}, "sleep"),
+    ({"sleep": 3601}, "sleep"),
+    ({"request_timeout": float("nan")}, "request_timeout"),
+    ({"request_timeout": float("inf")}, "request_timeout"),
+    ({"request_timeout": 1e300}, "request_timeout"),
+    ({"max_retries": 2 ** 63}, "max_retries"),
+    ({"request_timeout": 10 ** 400}, "request_timeout"),
+    ({"sleep": float("inf")}, "sleep"),
+    ({"instance_id": ".."}, "instance_id"),
+    ({"task_id": ["t1", "."]}, "task_id"),
+    ({"created_after": "2024-01-01T00:00:00+25:00", "task_id": None, "name": "x"}, "created_after"),
+], ids=lambda value: str(value)[:40])
+def test_values_out_of_range_are_refused_naming_the_option(run_action, args, option):
+    base = {"instance_id": INSTANCE, "task_id": "t1"}
+    base.update(args)
+    base = dict((key, value) for key, value in base.items() if value is not None)
+    result = run_action(base)
+    assert_refused(result, option)
+    assert "Traceback" not in result["msg"]
+
+
+def test_the_task_keyword_timeout_ends_the_wait_before_ansible_kills_it(run_action):
+    FakeWaiter.outcome = dict(FakeWaiter.outcome, timed_out=True, failed=True, msg="Timed out after 5 s")
+    try:
+        result = run_action({"instance_id": INSTANCE, "task_id": "t1", "timeout": 600}, timeout=8)
+    finally:
+        FakeWaiter.outcome = dict(FakeWaiter.outcome, timed_out=False, failed=False, msg="done")
+    [made] = FakeWaiter.made
+    assert made["timeout"] == 5.0
+    assert result["timed_out"] is True and "task keyword timeout of 8 s" in result["msg"]
+
+
+@pytest.mark.parametrize("budget, expected", [(0, 600.0), (3600, 600.0), (2, 1.0)])
+def test_the_wait_keeps_its_own_timeout_when_the_task_allows_it(run_action, budget, expected):
+    run_action({"instance_id": INSTANCE, "task_id": "t1", "timeout": 600}, timeout=budget)
+    assert FakeWaiter.made[0]["timeout"] == pytest.approx(expected)
+
+
+def test_each_mode_reaches_the_waiter(run_action):
+    run_action({"instance_id": INSTANCE, "idle": True})
+    run_action({"instance_id": INSTANCE, "name": "kafkaConfigModify", "created_after": "2024-01-01T00:00:00Z"})
+    run_action({"instance_id": INSTANCE, "task_id": ["a", "b"]})
+    gate, by_name, by_ids = FakeWaiter.made
+    assert gate["idle"] is True and gate["task_ids"] == [] and gate["name"] is None
+    assert by_name["idle"] is False and by_name["name"] == "kafkaConfigModify" and by_name["created_after"].year == 2024
+    assert by_ids["task_ids"] == ["a", "b"] and by_ids["idle"] is False
+
+
+@pytest.mark.parametrize("echo", [
+    TOKEN, quote(TOKEN, safe=""), quote_plus(TOKEN), quote(TOKEN, safe="/"), json.dumps(TOKEN)[1:-1], repr(TOKEN)[1:-1],
+], ids=["raw", "url", "url-plus", "url-slash", "json", "repr"])
+def test_every_form_of_a_sent_secret_is_masked_in_the_result(run_action, echo):
+    FakeWaiter.outcome = dict(FakeWaiter.outcome, msg="gateway said: bad token %s" % echo, history=[{"note": echo}])
+    try:
+        args = {"instance_id": INSTANCE, "task_id": "t1", "auth_token": TOKEN, "region": "ap-southeast-1",
+                "project_id": CONNECTION["project_id"]}
+        result = run_action(args, with_connection=False)
+    finally:
+        FakeWaiter.outcome = dict(FakeWaiter.outcome, msg="done", history=[])
+    assert echo not in json.dumps(result) and echo not in repr(result)
+    assert "gateway said: bad token" in result["msg"]

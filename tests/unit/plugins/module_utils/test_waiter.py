@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ApiError, AuthenticationError, RetriesExhausted, TransportError,
+    ApiError, AuthenticationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, RetriesExhausted, TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import (
-    FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PollSchedule, TaskWaiter, WaitListener,
+    FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PROGRESS_QUIET_BEFORE_DEADLINE, PollSchedule, TaskWaiter, WaitListener,
 )
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
@@ -112,6 +112,7 @@ class FakeDms:
         self.faults = {}
         self.fault_when = None
         self.fail_cost = fail_cost
+        self.truncate_after = 0
         self.log = []  # (kind, detail, t) per call
         self.deadlines = []
         self._calls = 0
@@ -144,20 +145,18 @@ class FakeDms:
                 return task
         return None
 
-    def list_tasks(self, instance_id, deadline=None):
+    def list_tasks(self, instance_id, deadline=None, kind="list"):
         """Newest first, one call per page of 100, fetched only when consumed (like DmsClient.list_tasks)."""
-        start = 0
-        seen = set()
-        while True:
-            self._call("list", start // PAGE_SIZE + 1, instance_id, deadline)
-            page = self._visible()[start:start + PAGE_SIZE]
-            for task in page:
-                if task["id"] not in seen:
-                    seen.add(task["id"])
-                    yield task
-            if len(page) < PAGE_SIZE:
+        return FakeListing(self, instance_id, deadline, kind)
+
+    def tasks_created_since(self, instance_id, moment, deadline=None):
+        """Like DmsClient.tasks_created_since: newest first, stopping at the first older task; its pages log as "since"."""
+        listing = self.list_tasks(instance_id, deadline, kind="since")
+        for task in listing:
+            if task["created_at"] < api_time(moment.replace(microsecond=0)):
                 return
-            start += PAGE_SIZE
+            yield task
+        listing.require_complete()
 
     def get_task_progress(self, instance_id, task_id, deadline=None):
         self._call("progress", task_id, instance_id, deadline)
@@ -174,7 +173,7 @@ class FakeDms:
         return [kind for kind, detail, t in self.log]
 
     def reads(self):
-        """The calls that read tasks (get and list pages), without the progress calls."""
+        """The calls that read tasks (get, list and since pages), without the progress calls."""
         return [kind for kind in self.kinds() if kind != "progress"]
 
     def progress_asked(self):
@@ -196,6 +195,40 @@ class FakeDms:
         return [t for t, calls in self.polls()]
 
 
+class FakeListing:
+    """A TaskListing on the fake DMS. ``dms.truncate_after`` pages: the listing then ends short of the count."""
+
+    def __init__(self, dms, instance_id, deadline, kind):
+        self._dms = dms
+        self._instance_id = instance_id
+        self._deadline = deadline
+        self._kind = kind
+        self.complete = None
+
+    def __iter__(self):
+        start = 0
+        seen = set()
+        while True:
+            self._dms._call(self._kind, start // PAGE_SIZE + 1, self._instance_id, self._deadline)  # pylint: disable=protected-access
+            visible = self._dms._visible()  # pylint: disable=protected-access
+            page = visible[start:start + PAGE_SIZE]
+            for task in page:
+                if task["id"] not in seen:
+                    seen.add(task["id"])
+                    yield task
+            if self._dms.truncate_after and start // PAGE_SIZE + 1 >= self._dms.truncate_after and len(seen) < len(visible):
+                self.complete = False
+                return
+            if len(page) < PAGE_SIZE:
+                self.complete = True
+                return
+            start += PAGE_SIZE
+
+    def require_complete(self):
+        if self.complete is False:
+            raise IncompleteListingError(PAGE_SIZE * self._dms.truncate_after, len(self._dms._visible()))  # pylint: disable=protected-access
+
+
 class Recorder(WaitListener):
     """Keeps every listener event: (event, fake t, details...)."""
 
@@ -214,6 +247,9 @@ class Recorder(WaitListener):
 
     def polled(self, tasks, elapsed, calls):
         self.events.append(("polled", self.clock.t, len(tasks), elapsed, calls))
+
+    def progress_failed(self, error, elapsed):
+        self.events.append(("progress_failed", self.clock.t, error, elapsed))
 
     def of(self, event):
         return [item for item in self.events if item[0] == event]
@@ -405,7 +441,7 @@ def test_timeout_by_name_says_what_it_waited_for(clock):
 
 def test_timeout_of_the_gate_names_the_running_tasks(clock):
     tasks = [FakeTask("a", "resize", [(-3, "EXECUTING")]), FakeTask("b", "bindEip", [(-2, "CREATED")])]
-    dms, listener, waiter = make(clock, tasks, timeout=12.0)
+    dms, listener, waiter = make(clock, tasks, timeout=12.0, idle=True)
     outcome = waiter.wait()
     assert outcome.timed_out
     assert "every CREATED or EXECUTING task" in outcome.message
@@ -538,16 +574,16 @@ def test_id_appearing_within_the_grace_is_waited_for(clock):
 def test_task_already_final_at_start_takes_one_poll(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(-60, "SUCCESS")])], task_ids=["t1"])
     outcome = waiter.wait()
-    assert dms.calls == 1 and clock.sleeps == [] and outcome.calls == 1
+    assert dms.calls == 1 and clock.sleeps == [] and outcome.api_calls == 1
     assert not outcome.failed and outcome.elapsed == 0
 
 
-def test_several_tasks_already_final_take_one_list_page(clock):
+def test_several_tasks_already_final_take_one_show_each(clock):
     dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("a", "x", [(-9, "SUCCESS")]), FakeTask("b", "y", [(-8, "SUCCESS")])],
                                  task_ids=["a", "b"])
     outcome = waiter.wait()
-    assert dms.log == [("list", 1, 0.0)] and clock.sleeps == []
-    assert not outcome.failed
+    assert dms.log == [("get", "a", 0.0), ("get", "b", 0.0)] and clock.sleeps == []
+    assert not outcome.failed and outcome.polls == 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -562,7 +598,7 @@ def test_transient_errors_are_reported_and_the_wait_goes_on(clock):
     assert not outcome.failed and not outcome.timed_out
     assert outcome.as_result()["status"] == "SUCCESS"
     assert [event[2] for event in listener.of("failed")] == [errors[2], errors[3], errors[5]]
-    assert outcome.calls == dms.calls  # failed polls cost calls too
+    assert outcome.api_calls == dms.calls  # failed polls cost calls too
 
 
 def test_transient_errors_until_past_the_grace_do_not_fail_a_known_id(clock):
@@ -577,7 +613,7 @@ def test_transient_errors_until_past_the_grace_do_not_fail_a_known_id(clock):
 
 
 def test_transient_error_on_the_first_gate_scan_does_not_pass_the_gate(clock):
-    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-5, "EXECUTING"), (20, "SUCCESS")])])
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-5, "EXECUTING"), (20, "SUCCESS")])], idle=True)
     dms.faults[1] = transient()
     outcome = waiter.wait()
     assert len(listener.of("failed")) == 1
@@ -587,7 +623,7 @@ def test_transient_error_on_the_first_gate_scan_does_not_pass_the_gate(clock):
 
 def test_transient_error_mid_listing_is_retried_at_the_next_poll(clock):
     tasks = old_tasks(150) + [FakeTask("a", "x", [(0, "EXECUTING"), (6, "SUCCESS")])]
-    dms, listener, waiter = make(clock, tasks)
+    dms, listener, waiter = make(clock, tasks, idle=True)
     dms.faults[2] = transient()  # page 2 of the first gate scan
     outcome = waiter.wait()
     assert len(listener.of("failed")) == 1
@@ -604,7 +640,7 @@ def test_transient_errors_up_to_the_timeout_end_as_a_timeout(clock):
     assert len(listener.of("failed")) == dms.calls
 
 
-@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {}, {"name": "resize"}])
+@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {"idle": True}, {"name": "resize"}])
 def test_authentication_error_ends_the_wait_at_once(clock, options):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")]), FakeTask("t2", "x", [(0, "EXECUTING")])], **options)
     dms.fault_when = lambda kind, number, t: auth_error()
@@ -626,6 +662,43 @@ def test_authentication_error_later_in_the_wait_keeps_what_was_seen(clock):
     assert [entry["status"] for entry in outcome.history] == ["EXECUTING"] and outcome.as_result()["status"] == "EXECUTING"
 
 
+def endpoint_not_found():
+    return EndpointNotFoundError(404, "APIG.0101", "The API does not exist", "req-2", "GET", "https://dms.example/v2/p/instances/i/tasks/t1")
+
+
+def test_no_such_api_on_the_first_poll_is_a_configuration_error_at_once(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"])
+    dms.fault_when = lambda kind, number, t: endpoint_not_found()
+    outcome = waiter.wait()
+    assert outcome.failed and isinstance(outcome.error, EndpointNotFoundError) and not outcome.timed_out
+    assert "check endpoint and region" in outcome.message and dms.calls == 1 and clock.sleeps == []
+
+
+def test_no_such_api_after_good_polls_is_a_gateway_hiccup_not_a_gone_task(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (12, "SUCCESS")])], task_ids=["t1"])
+    dms.faults.update({3: endpoint_not_found(), 4: endpoint_not_found()})  # call 2 asks for progress
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
+    assert [type(event[2]) for event in listener.of("failed")] == [EndpointNotFoundError, EndpointNotFoundError]
+    assert [entry["status"] for entry in outcome.history] == ["EXECUTING", "SUCCESS"]
+
+
+def test_an_id_the_api_calls_malformed_ends_the_wait_at_once_naming_it(clock):
+    error = MalformedIdError(400, "DMS.00400070", "Invalid task ID format.", "req-3", "GET", "/v2/p/instances/i/tasks/x").about("not-an-id")
+    dms, listener, waiter = make(clock, [], task_ids=["not-an-id"])
+    dms.fault_when = lambda kind, number, t: error
+    outcome = waiter.wait()
+    assert outcome.failed and outcome.elapsed == 0 and dms.calls == 1
+    assert "task_id 'not-an-id' is malformed according to the API" in outcome.message
+    assert outcome.as_result()["error"]["error_code"] == "DMS.00400070"
+
+
+@pytest.mark.parametrize("options", [{}, {"task_ids": []}, {"task_ids": ["a"], "idle": True}, {"name": "x", "task_ids": ["a"]}])
+def test_a_wait_must_say_exactly_what_it_waits_for(clock, options):
+    with pytest.raises(ValueError, match="exactly one"):
+        make(clock, [], **options)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Cost
 
@@ -635,91 +708,132 @@ def test_one_id_uses_get_task_only(clock):
     outcome = waiter.wait()
     assert set(dms.reads()) == {"get"} and dms.progress_asked() == ["t1"]
     assert all(calls == [("get", "t1")] for t, calls in dms.polls())
-    assert outcome.calls == dms.calls == len(dms.polls()) + 1
+    assert outcome.api_calls == dms.calls == len(dms.polls()) + 1
 
 
-def test_several_ids_among_the_newest_hundred_cost_one_page_per_poll(clock):
+def test_several_ids_cost_one_show_per_unfinished_task_per_poll(clock):
     ids = ["n%d" % i for i in range(8)]
-    tasks = old_tasks(250) + [FakeTask(task_id, "job", [(-50 + i, "EXECUTING"), (20 + 5 * i, "SUCCESS")]) for i, task_id in enumerate(ids)]
+    ends = dict((task_id, 20 + 5 * i) for i, task_id in enumerate(ids))
+    tasks = old_tasks(250) + [FakeTask(task_id, "job", [(-50 + i, "EXECUTING"), (ends[task_id], "SUCCESS")]) for i, task_id in enumerate(ids)]
     dms, listener, waiter = make(clock, tasks, task_ids=ids)
     outcome = waiter.wait()
     assert not outcome.failed and outcome.elapsed >= 55
-    assert all(calls == [("list", 1)] for t, calls in dms.polls())
-    assert outcome.calls == dms.calls == len(dms.polls()) + len(ids)  # one page per poll, one progress per task
+    seen_final = set()
+    for t, calls in dms.polls():
+        assert calls == [("get", task_id) for task_id in ids if task_id not in seen_final]
+        seen_final.update(task_id for task_id in ids if ends[task_id] <= t + EPS)
+    assert outcome.polls == len(dms.polls())
 
 
-def test_several_ids_on_page_two_cost_two_pages_per_poll(clock):
-    newer = [FakeTask("new-%03d" % i, "restartInstance", [(-500 + i, "SUCCESS")]) for i in range(120)]
-    targets = [FakeTask("a", "x", [(-900, "EXECUTING"), (15, "SUCCESS")]), FakeTask("b", "y", [(-901, "EXECUTING"), (25, "SUCCESS")])]
-    dms, listener, waiter = make(clock, old_tasks(300) + targets + newer, task_ids=["a", "b"])
+def test_two_ids_with_one_mistyped_cost_two_shows_per_poll_until_the_grace(clock):
+    dms, listener, waiter = make(clock, old_tasks(1000) + [FakeTask("a", "x", [(0, "EXECUTING")])], task_ids=["a", "typo"])
     outcome = waiter.wait()
-    assert not outcome.failed
-    assert all(calls == [("list", 1), ("list", 2)] for t, calls in dms.polls())
+    assert outcome.failed and "typo" in outcome.message
+    assert all(calls == [("get", "a"), ("get", "typo")] for t, calls in dms.polls())
 
 
-def test_deleted_task_among_several_does_not_make_every_poll_scan_every_page(clock):
+def test_deleted_task_among_several_is_read_until_confirmed_then_never_again(clock):
     tasks = old_tasks(450) + [FakeTask("a", "x", [(0, "EXECUTING"), (60, "SUCCESS")]), FakeTask("b", "y", [(0, "EXECUTING"), (3, None)])]
     dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"], fail_on_status=[])
     outcome = waiter.wait()
     assert not outcome.failed
     assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "DELETED"}
-    pages = [len(calls) for t, calls in dms.polls()]
-    assert pages.count(5) == 1  # the poll that found b gone looked at every page; the later ones do not
-    assert pages[-1] == 1
+    reads_of_b = [t for t, calls in dms.polls() if ("get", "b") in calls]
+    gone_reads = [t for t in reads_of_b if t >= 3 - EPS]
+    assert len(gone_reads) == 2  # one "not found" is not proof: the next poll confirms it, then b is done
+    assert [entry["status"] for entry in outcome.history if entry["id"] == "b"] == ["EXECUTING", "DELETED"]
+    assert {"list", "since"}.isdisjoint(dms.kinds())
 
 
-def test_gate_scans_every_page_first_then_stops_at_the_tracked_tasks(clock):
+def test_one_not_found_answer_is_not_gone(clock):
+    tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (2, None), (2.4, "EXECUTING"), (9, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"])
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
+    assert "DELETED" not in [entry["status"] for entry in outcome.history]
+
+
+def test_gate_reads_every_page_first_then_one_page_of_recent_tasks(clock):
     tasks = old_tasks(250) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")]),
                               FakeTask("b", "bindEip", [(-20, "CREATED"), (3, "EXECUTING"), (25, "SUCCESS")])]
-    dms, listener, waiter = make(clock, tasks)
+    dms, listener, waiter = make(clock, tasks, idle=True)
     outcome = waiter.wait()
     assert not outcome.failed
     polls = dms.polls()
     assert polls[0][1] == [("list", 1), ("list", 2), ("list", 3)]
-    assert all(calls == [("list", 1)] for t, calls in polls[1:])
+    assert all(calls == [("since", 1)] for t, calls in polls[1:])
     assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "SUCCESS"}
     assert outcome.elapsed >= 25
 
 
-def test_gate_finds_an_old_active_task_deep_in_the_list(clock):
+def test_gate_over_a_thousand_tasks_reads_them_once(clock):
+    tasks = old_tasks(1000) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (40, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, idle=True)
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.elapsed >= 40
+    polls = dms.polls()
+    assert len(polls[0][1]) == 11  # ten full pages and the empty one that proves the end
+    assert all(len(calls) == 1 for t, calls in polls[1:])
+
+
+def test_gate_reads_an_old_active_task_by_id_after_the_first_poll(clock):
     tasks = old_tasks(120, first_created=-1000) + [FakeTask("stuck", "restart", [(-5000, "EXECUTING"), (14, "SUCCESS")])]
-    dms, listener, waiter = make(clock, tasks)
+    dms, listener, waiter = make(clock, tasks, idle=True)
     outcome = waiter.wait()
     assert [task["id"] for task in outcome.tasks] == ["stuck"]
     assert outcome.elapsed >= 14
-    assert all(calls == [("list", 1), ("list", 2)] for t, calls in dms.polls())
+    polls = dms.polls()
+    assert polls[0][1] == [("list", 1), ("list", 2)]
+    assert all(calls == [("since", 1), ("get", "stuck")] for t, calls in polls[1:])
 
 
 def test_gate_tracks_a_new_active_task_appearing_at_the_head(clock):
     tasks = old_tasks(150) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")]),
                               FakeTask("late", "bindEip", [(8, "CREATED"), (10, "EXECUTING"), (40, "SUCCESS")])]
-    dms, listener, waiter = make(clock, tasks)
+    dms, listener, waiter = make(clock, tasks, idle=True)
     outcome = waiter.wait()
     assert not outcome.failed
     assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "late": "SUCCESS"}
     assert outcome.elapsed >= 40
-    assert all(calls == [("list", 1)] for t, calls in dms.polls()[1:])
+    assert all(calls == [("since", 1)] for t, calls in dms.polls()[1:])
+
+
+def test_gate_on_a_truncated_history_is_not_idle(clock):
+    dms, listener, waiter = make(clock, old_tasks(250), idle=True, timeout=30.0)
+    dms.truncate_after = 2
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.failed and "idle" not in outcome.message
+    assert listener.of("failed") and isinstance(listener.of("failed")[0][2], IncompleteListingError)
+    assert all(calls[0] == ("list", 1) for t, calls in dms.polls())  # every poll tries the whole history again
+
+
+def test_gate_passes_once_a_truncated_history_reads_whole(clock):
+    dms, listener, waiter = make(clock, old_tasks(250), idle=True)
+    dms.truncate_after = 2
+    dms.fault_when = lambda kind, number, t: setattr(dms, "truncate_after", 0) if t >= 5 else None
+    outcome = waiter.wait()
+    assert not outcome.failed and "is idle" in outcome.message and outcome.elapsed >= 5
 
 
 def test_gate_fails_when_a_tracked_task_fails(clock):
-    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-30, "EXECUTING"), (6, "FAILED")])])
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-30, "EXECUTING"), (6, "FAILED")])], idle=True)
     outcome = waiter.wait()
     assert outcome.failed and "resize" in outcome.message and "FAILED" in outcome.message
 
 
 def test_gate_ignores_tasks_that_already_ended(clock):
-    dms, listener, waiter = make(clock, [FakeTask("old-bad", "resize", [(-300, "FAILED")]), FakeTask("a", "x", [(-10, "EXECUTING"), (5, "SUCCESS")])])
+    dms, listener, waiter = make(clock, [FakeTask("old-bad", "resize", [(-300, "FAILED")]), FakeTask("a", "x", [(-10, "EXECUTING"), (5, "SUCCESS")])], idle=True)
     outcome = waiter.wait()
     assert not outcome.failed
     assert [task["id"] for task in outcome.tasks] == ["a"]
 
 
 def test_gate_on_an_idle_instance_returns_after_one_scan(clock):
-    dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("bad", "resize", [(-50, "FAILED")])])
+    dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("bad", "resize", [(-50, "FAILED")])], idle=True)
     outcome = waiter.wait()
     assert not outcome.failed and not outcome.timed_out
     assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0)]
-    assert clock.sleeps == [] and outcome.tasks == [] and outcome.calls == 3
+    assert clock.sleeps == [] and outcome.tasks == [] and outcome.api_calls == 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -734,7 +848,7 @@ def test_by_name_waits_for_a_task_that_appears_late(clock):
     assert outcome.as_result()["task"]["id"] == "cfg"
     assert outcome.elapsed >= 20
     first_found = next(i for i, (t, calls) in enumerate(dms.polls()) if t >= 12)
-    assert all(calls == [("list", 1)] for t, calls in dms.polls()[:first_found + 1])
+    assert all(calls == [("since", 1)] for t, calls in dms.polls()[:first_found + 1])
     assert all(calls == [("get", "cfg")] for t, calls in dms.polls()[first_found + 1:])
 
 
@@ -757,8 +871,8 @@ def test_by_name_ignores_an_older_task_of_that_name_and_stops_paging_there(clock
     assert not outcome.failed
     assert outcome.as_result()["task"]["id"] == "after"
     assert [entry["id"] for entry in outcome.history] == ["after", "after"]
-    list_polls = [calls for t, calls in dms.polls() if calls[0][0] == "list"]
-    assert list_polls and all(calls == [("list", 1)] for calls in list_polls)
+    list_polls = [calls for t, calls in dms.polls() if calls[0][0] != "get"]
+    assert list_polls and all(calls == [("since", 1)] for calls in list_polls)
 
 
 def test_by_name_not_found_is_waited_for_until_the_timeout(clock):
@@ -766,7 +880,9 @@ def test_by_name_not_found_is_waited_for_until_the_timeout(clock):
     outcome = waiter.wait()
     assert outcome.timed_out and outcome.elapsed == pytest.approx(90.0)
     assert outcome.tasks == [] and "task" not in outcome.as_result()
-    assert set(dms.kinds()) == {"list"}
+    polls = dms.polls()
+    assert polls[0][1] == [("list", 1)]  # the whole history once
+    assert all(calls == [("since", 1)] for t, calls in polls[1:])  # then only what is newer
 
 
 def test_by_name_found_task_that_vanishes_counts_as_deleted(clock):
@@ -791,8 +907,8 @@ def test_history_has_the_first_status_then_one_entry_per_change(clock):
     def first_poll_at_or_after(t):
         return next(p for p in polls if p >= t - EPS)
 
-    # Within one poll, in list order: newest first.
-    expected = [("b", "EXECUTING", 3), ("a", "CREATED", 3), ("a", "EXECUTING", 5), ("b", "SUCCESS", 9), ("a", "SUCCESS", 13)]
+    # Within one poll, in the order asked for.
+    expected = [("a", "CREATED", 3), ("b", "EXECUTING", 3), ("a", "EXECUTING", 5), ("b", "SUCCESS", 9), ("a", "SUCCESS", 13)]
     assert [(entry["id"], entry["status"]) for entry in outcome.history] == [(task_id, status) for task_id, status, t in expected]
     assert [entry["seen_at"] for entry in outcome.history] == [clock.wall_at(first_poll_at_or_after(t)).isoformat() for task_id, status, t in expected]
     assert set(outcome.history[0]) == {"id", "status", "seen_at"}
@@ -803,8 +919,8 @@ def test_history_has_the_first_status_then_one_entry_per_change(clock):
 def test_result_of_one_task(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (4, "SUCCESS")])], task_ids=["t1"])
     result = waiter.wait().as_result()
-    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "failed", "msg", "task", "status"}
-    assert result["polls"] == dms.calls == 4
+    assert set(result) == {"tasks", "history", "polls", "api_calls", "elapsed", "timed_out", "failed", "msg", "task", "status"}
+    assert result["polls"] == result["api_calls"] == dms.calls == 4
     assert result["elapsed"] == pytest.approx(4.75) and isinstance(result["elapsed"], float)
     assert result["timed_out"] is False
     assert result["task"] == result["tasks"][0] and result["task"]["id"] == "t1" and result["status"] == "SUCCESS"
@@ -815,12 +931,12 @@ def test_result_of_several_tasks_has_no_single_task_keys(clock):
     tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (2, "SUCCESS")]), FakeTask("b", "y", [(0, "EXECUTING"), (2, "SUCCESS")])]
     dms, listener, waiter = make(clock, tasks, task_ids=["b", "a"])
     result = waiter.wait().as_result()
-    assert set(result) == {"tasks", "history", "polls", "elapsed", "timed_out", "failed", "msg"}
+    assert set(result) == {"tasks", "history", "polls", "api_calls", "elapsed", "timed_out", "failed", "msg"}
     assert [task["id"] for task in result["tasks"]] == ["b", "a"]  # in the order asked for
-    assert result["polls"] == dms.calls
+    assert result["api_calls"] == dms.calls and result["polls"] == len(dms.polls())
 
 
-@pytest.mark.parametrize("options", [{}, {"task_ids": ["a", "missing"]}], ids=["gate", "two-ids"])
+@pytest.mark.parametrize("options", [{"idle": True}, {"task_ids": ["a", "missing"]}], ids=["gate", "two-ids"])
 def test_one_known_task_of_a_wait_for_several_has_no_single_task_keys(clock, options):
     dms, listener, waiter = make(clock, [FakeTask("a", "x", [(0, "EXECUTING"), (2, "SUCCESS")])], **options)
     result = waiter.wait().as_result()
@@ -831,7 +947,7 @@ def test_polls_count_only_the_calls_of_this_wait(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (2, "SUCCESS")])], task_ids=["t1"])
     dms.get_task(INSTANCE, "t1")  # a call made before the wait, e.g. by another part of the plugin
     outcome = waiter.wait()
-    assert outcome.calls == dms.calls - 1
+    assert outcome.api_calls == dms.calls - 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -849,15 +965,45 @@ def test_progress_is_asked_when_a_task_becomes_executing_and_passed_on(clock):
     assert changes == [("CREATED", None), ("EXECUTING", progress), ("SUCCESS", None)]
 
 
-@pytest.mark.parametrize("answer", [None, transient(), ApiError(500, "DMS.500", "boom"), auth_error()])
-def test_missing_or_failing_progress_is_not_asked_again_and_never_fails(clock, answer):
+def test_missing_progress_is_not_asked_again(clock):
     tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (200, "SUCCESS")])]
-    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": answer})
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": None})
     outcome = waiter.wait()
     assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
     assert dms.kinds().count("progress") == 1
     assert listener.of("changed")[0][6] is None
     assert listener.of("still") and all(event[4] == {"t1": None} for event in listener.of("still"))
+    assert listener.of("progress_failed") == []
+
+
+@pytest.mark.parametrize("answer", [transient(), ApiError(500, "DMS.500", "boom"), auth_error()])
+def test_failing_progress_is_told_apart_and_never_fails_the_wait(clock, answer):
+    tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (200, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": answer})
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
+    assert not listener.of("failed")  # a failed progress call is not a failed poll
+    asked = dms.kinds().count("progress")
+    assert asked == 1 + len(listener.of("still"))  # when the task became EXECUTING, then once per heartbeat
+    assert [event[2] for event in listener.of("progress_failed")] == [answer] * asked
+
+
+def test_progress_is_asked_at_most_once_per_poll(clock):
+    tasks = [FakeTask(task_id, "job", [(0, "CREATED"), (2, "EXECUTING"), (30, "SUCCESS")]) for task_id in ("a", "b", "c")]
+    progress = dict((task_id, {"progress_percentage": 5}) for task_id in ("a", "b", "c"))
+    dms, listener, waiter = make(clock, tasks, task_ids=["a", "b", "c"], progress=progress)
+    waiter.wait()
+    progress_times = [t for kind, detail, t in dms.log if kind == "progress"]
+    assert len(progress_times) == 1 and len(set(progress_times)) == len(progress_times)
+
+
+def test_progress_is_not_asked_just_before_the_deadline(clock):
+    tasks = [FakeTask("t1", "resize", [(0, "CREATED"), (57, "EXECUTING")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], timeout=60.0, progress={"t1": {"progress_percentage": 5}})
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.as_result()["status"] == "EXECUTING"
+    assert dms.progress_asked() == []
+    assert PROGRESS_QUIET_BEFORE_DEADLINE == 5.0
 
 
 def test_progress_is_asked_per_task_that_becomes_executing(clock):
@@ -899,13 +1045,14 @@ def test_no_heartbeat_in_a_short_wait(clock):
 # Check mode
 
 
-@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {}, {"name": "resize"}])
+@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {"idle": True}, {"name": "resize"}])
 def test_check_reads_once_never_sleeps_never_fails(clock, options):
     tasks = [FakeTask("t1", "resize", [(-50, "EXECUTING"), (-1, "FAILED")]), FakeTask("t2", "x", [(-40, "CREATED")])]
     dms, listener, waiter = make(clock, tasks, delay=30.0, **options)
     outcome = waiter.check()
-    assert dms.log == [(("get", "t1", 0.0) if options.get("task_ids") == ["t1"] else ("list", 1, 0.0))]
-    assert outcome.calls == 1
+    expected = {"t1": [("get", "t1", 0.0)], "t1,t2": [("get", "t1", 0.0), ("get", "t2", 0.0)]}
+    assert dms.log == expected.get(",".join(options.get("task_ids", [])), [("list", 1, 0.0)])
+    assert outcome.polls == 1
     assert clock.sleeps == [] and clock.t == 0
     assert not outcome.failed and not outcome.timed_out and outcome.message == ""
     if options.get("task_ids") == ["t1"] or "name" in options:

@@ -18,7 +18,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.hwcloud.dms.plugins.modules import dms_task_info
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ApiError, AuthenticationError, ConfigurationError, NotFoundError, RetriesExhausted, TransportError,
+    ApiError, AuthenticationError, ConfigurationError, InstanceNotFoundError, MalformedIdError, NotFoundError, RetriesExhausted, TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 
@@ -59,6 +59,26 @@ TASKS = [
 ALL_IDS = [task["id"] for task in TASKS]
 
 
+class FakeListing:
+    """A TaskListing of the fake client's tasks; ``client.counted`` more than it holds makes it end incomplete."""
+
+    def __init__(self, client):
+        self._client = client
+        self.held = 0
+        self.counted = None
+        self.complete = None
+
+    def __iter__(self):
+        if self._client.error is not None:
+            raise self._client.error
+        for task in self._client.tasks:
+            self._client.consumed += 1
+            self.held += 1
+            yield dict(task)
+        self.counted = self._client.counted if self._client.counted is not None else len(self._client.tasks)
+        self.complete = self.held >= self.counted
+
+
 class FakeClient:
     """The DmsClient boundary: a lazy task listing and single task reads, every call recorded."""
 
@@ -67,17 +87,11 @@ class FakeClient:
         self.error = error  # raised by the first page fetch or task read, as the real client does
         self.calls = []  # ("list_tasks", instance_id, begin_time, end_time) and ("get_task", instance_id, task_id)
         self.consumed = 0  # tasks handed out by list_tasks generators
+        self.counted = None  # the task_count the listing reports, when not the number of tasks
 
     def list_tasks(self, instance_id, begin_time=None, end_time=None):
         self.calls.append(("list_tasks", instance_id, begin_time, end_time))
-        return self._generate()
-
-    def _generate(self):
-        if self.error is not None:
-            raise self.error
-        for task in self.tasks:
-            self.consumed += 1
-            yield dict(task)
+        return FakeListing(self)
 
     def get_task(self, instance_id, task_id):
         self.calls.append(("get_task", instance_id, task_id))
@@ -103,6 +117,11 @@ def params(**overrides):
     return values
 
 
+def read(client, values):
+    """The selected tasks of read_tasks (its listing is looked at by the tests of main)."""
+    return dms_task_info.read_tasks(client, values)[0]
+
+
 def ids(tasks):
     return [task["id"] for task in tasks]
 
@@ -113,7 +132,7 @@ def ids(tasks):
 
 def test_task_ids_read_once_each_never_listed():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(task_id=["t08", "t11", "t08", "t11"]))
+    tasks = read(client, params(task_id=["t08", "t11", "t08", "t11"]))
     assert ids(tasks) == ["t11", "t08"]
     assert client.calls == [("get_task", INSTANCE, "t08"), ("get_task", INSTANCE, "t11")]
     assert client.list_calls() == []
@@ -122,14 +141,14 @@ def test_task_ids_read_once_each_never_listed():
 
 def test_task_ids_are_stripped_before_collapsing_duplicates():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(instance_id="  %s " % INSTANCE, task_id=[" t09", "t09 ", "t09"]))
+    tasks = read(client, params(instance_id="  %s " % INSTANCE, task_id=[" t09", "t09 ", "t09"]))
     assert ids(tasks) == ["t09"]
     assert client.calls == [("get_task", INSTANCE, "t09")]
 
 
 def test_unknown_task_ids_are_left_out_without_error():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(task_id=["missing-1", "t05", "missing-2"]))
+    tasks = read(client, params(task_id=["missing-1", "t05", "missing-2"]))
     assert ids(tasks) == ["t05"]
     assert client.get_calls() == ["missing-1", "t05", "missing-2"]
     assert not client.list_calls()
@@ -137,13 +156,13 @@ def test_unknown_task_ids_are_left_out_without_error():
 
 def test_only_unknown_task_ids_give_no_tasks():
     client = FakeClient()
-    assert dms_task_info.read_tasks(client, params(task_id=["missing"])) == []
+    assert read(client, params(task_id=["missing"])) == []
     assert client.get_calls() == ["missing"]
 
 
 def test_task_ids_sorted_newest_first_whatever_the_order_asked():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(task_id=["t05", "t12", "t08", "t10"]))
+    tasks = read(client, params(task_id=["t05", "t12", "t08", "t10"]))
     assert ids(tasks) == ["t12", "t10", "t08", "t05"]
     assert client.get_calls() == ["t05", "t12", "t08", "t10"]
 
@@ -161,7 +180,7 @@ def test_task_ids_sorted_newest_first_whatever_the_order_asked():
 ], ids=["status", "statuses", "name", "status-and-name", "window", "begin-with-offset", "end-compact", "limit", "nothing-matches"])
 def test_filters_apply_to_task_ids(overrides, expected):
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
+    tasks = read(client, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
     assert ids(tasks) == expected
     assert sorted(client.get_calls()) == ["t05", "t08", "t11", "t12"]
     assert not client.list_calls()
@@ -173,7 +192,7 @@ def test_filters_apply_to_task_ids(overrides, expected):
 
 def test_listing_returns_every_task_in_api_order():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params())
+    tasks = read(client, params())
     assert tasks == TASKS
     assert client.calls == [("list_tasks", INSTANCE, None, None)]
     assert client.consumed == len(TASKS)
@@ -181,7 +200,7 @@ def test_listing_returns_every_task_in_api_order():
 
 def test_listing_uses_the_stripped_instance_id():
     client = FakeClient()
-    dms_task_info.read_tasks(client, params(instance_id="\t%s  " % INSTANCE))
+    read(client, params(instance_id="\t%s  " % INSTANCE))
     assert client.list_calls() == [(INSTANCE, None, None)]
 
 
@@ -197,7 +216,7 @@ def test_listing_uses_the_stripped_instance_id():
 ], ids=["status", "active", "gone", "name", "names", "unknown-name", "status-and-name", "disjoint"])
 def test_listing_filters(overrides, expected):
     client = FakeClient()
-    assert ids(dms_task_info.read_tasks(client, params(**overrides))) == expected
+    assert ids(read(client, params(**overrides))) == expected
     assert len(client.list_calls()) == 1
     assert not client.get_calls()
 
@@ -219,7 +238,7 @@ def assert_aware_utc(moment, expected):
 ], ids=["offsets", "zulu", "naive-is-utc", "compact", "negative-offset", "offset-without-colon"])
 def test_listing_passes_the_window_to_the_api_as_aware_utc(begin_time, end_time):
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(begin_time=begin_time, end_time=end_time))
+    tasks = read(client, params(begin_time=begin_time, end_time=end_time))
     [(instance_id, begin, end)] = client.list_calls()
     assert instance_id == INSTANCE
     assert_aware_utc(begin, datetime(2024, 5, 1, 6, 0, 0, tzinfo=UTC))
@@ -230,14 +249,14 @@ def test_listing_passes_the_window_to_the_api_as_aware_utc(begin_time, end_time)
 
 def test_listing_passes_only_the_bound_given():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T10:00:00Z"))
+    tasks = read(client, params(begin_time="2024-05-01T10:00:00Z"))
     [(_instance_id, begin, end)] = client.list_calls()
     assert_aware_utc(begin, datetime(2024, 5, 1, 10, tzinfo=UTC))
     assert end is None
     assert ids(tasks) == ["t12", "t11", "t10"]
 
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(end_time="2024-05-01T06:00:00Z"))
+    tasks = read(client, params(end_time="2024-05-01T06:00:00Z"))
     [(_instance_id, begin, end)] = client.list_calls()
     assert begin is None
     assert_aware_utc(end, datetime(2024, 5, 1, 6, tzinfo=UTC))
@@ -246,7 +265,7 @@ def test_listing_passes_only_the_bound_given():
 
 def test_blank_times_mean_no_bound():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(begin_time="", end_time="   "))
+    tasks = read(client, params(begin_time="", end_time="   "))
     assert client.list_calls() == [(INSTANCE, None, None)]
     assert tasks == TASKS
 
@@ -254,13 +273,13 @@ def test_blank_times_mean_no_bound():
 def test_window_compared_in_utc_not_as_written():
     """An end_time that reads earlier than begin_time is fine when its zone makes it later."""
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T10:00:00+02:00", end_time="2024-05-01T09:00:00Z"))
+    tasks = read(client, params(begin_time="2024-05-01T10:00:00+02:00", end_time="2024-05-01T09:00:00Z"))
     assert ids(tasks) == ["t09", "t08"]
 
 
 def test_equal_begin_and_end_select_that_second():
     client = FakeClient()
-    tasks = dms_task_info.read_tasks(client, params(begin_time="2024-05-01T07:00:00Z", end_time="20240501070000"))
+    tasks = read(client, params(begin_time="2024-05-01T07:00:00Z", end_time="20240501070000"))
     assert ids(tasks) == ["t07"]
 
 
@@ -276,24 +295,29 @@ def test_equal_begin_and_end_select_that_second():
 ], ids=["one", "three", "status", "name", "window", "exactly-all", "more-than-all", "fewer-match"])
 def test_limit_consumes_no_more_than_needed(overrides, expected, consumed):
     client = FakeClient()
-    assert ids(dms_task_info.read_tasks(client, params(**overrides))) == expected
+    assert ids(read(client, params(**overrides))) == expected
     assert client.consumed == consumed
     assert len(client.list_calls()) == 1
 
 
 def test_limit_stops_a_listing_longer_than_needed():
     """limit must stop consuming: the listing would go on (fetching pages) far past the tasks wanted."""
-    class LongListingClient(FakeClient):
-        def _generate(self):
+    class LongListing(FakeListing):
+        def __iter__(self):
             for number in range(1, 1001):
-                self.consumed += 1
+                self._client.consumed += 1
                 yield make_task("n%d" % number, 12, "SUCCESS" if number % 3 else "FAILED", "kafkaConfigModify")
             raise AssertionError("the whole listing was consumed")
 
+    class LongListingClient(FakeClient):
+        def list_tasks(self, instance_id, begin_time=None, end_time=None):
+            return LongListing(self)
+
     client = LongListingClient()
-    tasks = dms_task_info.read_tasks(client, params(limit=4, status=["FAILED"]))
+    tasks, listing = dms_task_info.read_tasks(client, params(limit=4, status=["FAILED"]))
     assert ids(tasks) == ["n3", "n6", "n9", "n12"]
     assert client.consumed == 12
+    assert listing.complete is None  # stopped by the limit: neither complete nor truncated
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -323,7 +347,7 @@ def test_limit_stops_a_listing_longer_than_needed():
 def test_bad_input_fails_before_any_call(overrides, option):
     client = FakeClient()
     with pytest.raises(ConfigurationError) as caught:
-        dms_task_info.read_tasks(client, params(**overrides))
+        read(client, params(**overrides))
     assert option in str(caught.value)
     assert client.calls == []
     assert client.consumed == 0
@@ -331,7 +355,7 @@ def test_bad_input_fails_before_any_call(overrides, option):
 
 def test_end_before_begin_names_both_times():
     with pytest.raises(ConfigurationError) as caught:
-        dms_task_info.read_tasks(FakeClient(), params(begin_time="2024-05-01T10:00:00Z", end_time="2024-05-01T09:00:00Z"))
+        read(FakeClient(), params(begin_time="2024-05-01T10:00:00Z", end_time="2024-05-01T09:00:00Z"))
     message = str(caught.value)
     assert "end_time" in message and "begin_time" in message
     assert "2024-05-01T09:00:00Z" in message and "2024-05-01T10:00:00Z" in message
@@ -339,7 +363,7 @@ def test_end_before_begin_names_both_times():
 
 def test_malformed_time_message_shows_the_value_and_formats():
     with pytest.raises(ConfigurationError) as caught:
-        dms_task_info.read_tasks(FakeClient(), params(begin_time="last tuesday"))
+        read(FakeClient(), params(begin_time="last tuesday"))
     message = str(caught.value)
     assert message.startswith("begin_time")
     assert "last tuesday" in message and "YYYYMMDDHHmmss" in message
@@ -553,7 +577,7 @@ def test_main_unknown_status_is_refused_by_the_argument_spec(run_main):
 
 @pytest.mark.parametrize("task_id", [None, ["t05"]], ids=["listing", "task-id"])
 def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_id):
-    error = NotFoundError(404, "DMS.00404022", "The instance does not exist.", "req-404",
+    error = InstanceNotFoundError(404, "DMS.00404022", "The instance does not exist.", "req-404",
                           method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
     client = FakeClient(error=error)
     run = run_main(module_args_for(task_id=task_id), client)
@@ -562,7 +586,7 @@ def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_i
     for part in (INSTANCE, "HTTP 404", "DMS.00404022", "The instance does not exist.", "req-404"):
         assert part in message
     assert run.result["error"] == API_DETAILS
-    assert "tasks" not in run.result
+    assert run.result["tasks"] == [] and run.result["task_count"] == 0 and run.result["complete"] is False
 
 
 def test_main_authentication_failure_never_shows_the_secret(run_main):
@@ -597,3 +621,50 @@ def test_main_without_requests_fails_before_building_a_client(run_main, monkeypa
     assert "requests" in run.result["msg"]
     assert not run.settings
     assert CANARY not in run.out
+
+
+@pytest.fixture
+def warnings_given(monkeypatch):
+    """What the module passes to AnsibleModule.warn (where that goes depends on what else the process imported)."""
+    given = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda module, warning, **details: given.append(warning))
+    return given
+
+
+def test_main_says_when_a_listing_ended_short_of_the_count(run_main, warnings_given):
+    client = FakeClient()
+    client.counted = len(TASKS) + 150
+    run = run_main(module_args_for(), client)
+    assert run.code == 0
+    assert run.result["complete"] is False and run.result["task_count"] == len(TASKS)
+    [warning] = warnings_given
+    assert "%d of the %d tasks" % (len(TASKS), len(TASKS) + 150) in warning and INSTANCE in warning
+
+
+@pytest.mark.parametrize("overrides", [{}, {"task_id": ["t05"]}, {"limit": 1}], ids=["listing", "task-id", "limit"])
+def test_main_complete_listing_says_so_without_warning(run_main, warnings_given, overrides):
+    run = run_main(module_args_for(**overrides), FakeClient())
+    assert run.code == 0 and run.result["complete"] is True and warnings_given == []
+
+
+def test_main_malformed_task_id_fails_naming_the_option_and_value(run_main):
+    error = MalformedIdError(400, "DMS.00400070", "Invalid task ID format.", "req-400", "GET", "/v2/p/instances/i/tasks/x%20y").about("x y")
+    run = run_main(module_args_for(task_id=["x y"]), FakeClient(error=error))
+    assert_failed_cleanly(run)
+    assert "task_id 'x y' is malformed according to the API" in run.result["msg"]
+    assert run.result["error"]["error_code"] == "DMS.00400070"
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"instance_id": ".."}, "instance_id"),
+    ({"task_id": ["t05", "."]}, "task_id"),
+    ({"limit": 2 ** 63}, "limit"),
+    ({"limit": 100001}, "limit"),
+    ({"begin_time": "2024-05-01T00:00:00+25:00"}, "begin_time"),
+], ids=["dotdot-instance", "dot-task", "huge-limit", "limit-over-range", "offset-beyond-14h"])
+def test_main_values_the_http_stack_or_the_api_cannot_carry_fail_before_any_request(run_main, overrides, option):
+    client = FakeClient()
+    run = run_main(module_args_for(**overrides), client)
+    assert_failed_cleanly(run)
+    assert run.result["msg"].startswith(option)
+    assert client.calls == []

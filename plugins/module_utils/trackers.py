@@ -1,0 +1,160 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each way of waiting reads on a poll, and what the answers mean.
+
+One tracker per mode (given IDs, the newest task of a name, the idle gate), behind one interface, so that
+each mode's cost is found in one place. Requests per poll, whatever the length of the instance's history:
+
+- IDs: one show-one call per tracked task that has not ended.
+- name: until the task is seen, one listing of the tasks created since ``created_after`` (or, without it,
+  the whole history once, then the tasks created since the wait began); then one show-one call.
+- idle gate: the whole history once (the only way to prove nothing older runs), then one listing of the
+  tasks created since the wait began plus one show-one call per tracked task that has not ended and was
+  not on it.
+
+"Created since" listings are one page unless more than a page of tasks were created in that window.
+Plain Python, no Ansible imports; the client is any object with the DmsClient calls.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES, is_active
+
+# Tasks created "since the wait began" are looked for from this long before it: the cloud's clock may differ from
+# the controller's by up to the signature's own tolerance (requests dated further off are refused).
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=15)
+
+
+class Tracker:
+    """The tasks one wait follows, by ID, in the order first seen; ``None`` for an ID not yet seen."""
+
+    single_task = False
+
+    def __init__(self, client, instance_id):
+        self._client = client
+        self._instance_id = instance_id
+        self.tasks = {}
+        # Tasks DMS said were gone once: gone only if the next poll says so too (one answer is not proof).
+        self._reported_gone = set()
+
+    def describe(self):
+        raise NotImplementedError
+
+    def poll(self, deadline):
+        """Read once and update ``tasks``. Raises the client's errors; what was read before one is kept."""
+        raise NotImplementedError
+
+    def missing(self):
+        """IDs waited for that were never seen."""
+        return [task_id for task_id, task in self.tasks.items() if task is None]
+
+    def sighted(self):
+        """Whether the wait has something to wait on (a name search has, once its task was seen)."""
+        return True
+
+    def known(self):
+        return [task for task in self.tasks.values() if task is not None]
+
+    def _unfinished(self):
+        return [task_id for task_id, task in self.tasks.items() if task is None or task["status"] not in FINAL_STATUSES]
+
+    def _refresh(self, task_ids, deadline):
+        """Read each of these tasks by ID. A task seen before and reported gone twice in a row counts as DELETED."""
+        for task_id in task_ids:
+            task = self._client.get_task(self._instance_id, task_id, deadline=deadline)
+            if task is not None:
+                self._update(task)
+            elif self.tasks.get(task_id) is not None:
+                if task_id in self._reported_gone:
+                    self._reported_gone.discard(task_id)
+                    self.tasks[task_id] = dict(self.tasks[task_id], status="DELETED")
+                else:
+                    self._reported_gone.add(task_id)
+
+    def _update(self, task):
+        self._reported_gone.discard(task["id"])
+        self.tasks[task["id"]] = task
+
+
+class IdTracker(Tracker):
+    """Given task IDs, each read by ID until it has ended."""
+
+    def __init__(self, client, instance_id, task_ids):
+        super().__init__(client, instance_id)
+        self.tasks = dict((task_id, None) for task_id in task_ids)
+        self.single_task = len(self.tasks) == 1
+
+    def describe(self):
+        return "task%s %s" % ("" if len(self.tasks) == 1 else "s", ", ".join(self.tasks))
+
+    def poll(self, deadline):
+        self._refresh(self._unfinished(), deadline)
+
+
+class NameTracker(Tracker):
+    """The newest task of a name (created at or after ``created_after``); once seen, read by ID."""
+
+    single_task = True
+
+    def __init__(self, client, instance_id, name, created_after, wall):
+        super().__init__(client, instance_id)
+        self._name = name
+        self._created_after = created_after
+        self._wall = wall
+        self._searched_since = None  # after a full search of the history: only newer tasks can still match
+
+    def describe(self):
+        after = " created at or after %s" % self._created_after.isoformat() if self._created_after else ""
+        return "the newest task named %s%s" % (self._name, after)
+
+    def sighted(self):
+        return bool(self.tasks)
+
+    def poll(self, deadline):
+        if self.tasks:
+            self._refresh(self._unfinished(), deadline)
+            return
+        since = self._created_after or self._searched_since
+        if since is not None:
+            candidates = self._client.tasks_created_since(self._instance_id, since, deadline=deadline)
+        else:
+            candidates = self._client.list_tasks(self._instance_id, deadline=deadline)
+        searched_at = self._wall() - CLOCK_SKEW_ALLOWANCE
+        for task in candidates:
+            if task["name"] == self._name:
+                self._update(task)
+                return
+        if since is None:
+            candidates.require_complete()  # a truncated history proves no absence: search it again next time
+            self._searched_since = searched_at
+
+
+class IdleTracker(Tracker):
+    """Every task seen CREATED or EXECUTING during the wait: the gate passes once all of them have ended."""
+
+    def __init__(self, client, instance_id, wall):
+        super().__init__(client, instance_id)
+        self._wall = wall
+        self._history_read_at = None
+
+    def describe(self):
+        return "every CREATED or EXECUTING task"
+
+    def poll(self, deadline):
+        if self._history_read_at is None:
+            read_at = self._wall() - CLOCK_SKEW_ALLOWANCE
+            listing = self._client.list_tasks(self._instance_id, deadline=deadline)
+            active = [task for task in listing if is_active(task)]
+            listing.require_complete()  # "idle" is a claim about every task: it needs the whole history
+            for task in active:
+                self._update(task)
+            self._history_read_at = read_at
+            return
+        listed = set()
+        for task in self._client.tasks_created_since(self._instance_id, self._history_read_at, deadline=deadline):
+            listed.add(task["id"])
+            if task["id"] in self.tasks or is_active(task):
+                self._update(task)
+        self._refresh([task_id for task_id in self._unfinished() if task_id not in listed], deadline)
