@@ -127,6 +127,14 @@ class RetriesExhausted(DmsError):
         super().__init__("gave up after %d attempt%s: %s" % (attempts, "" if attempts == 1 else "s", last_error))
 
 
+class UnsafeToRetryError(DmsError):
+    """A write failed in a way that leaves open whether the service applied it: sending it again could apply it twice."""
+
+    def __init__(self, error):
+        self.error = error
+        super().__init__("%s (not sent again: the service may have applied it; check before retrying)" % error)
+
+
 def classify_api_error(status, error_code):
     """(error class, whether retrying may help) for an error answer: what each documented answer means.
 
@@ -157,6 +165,8 @@ def failure_details(error):
     """What a failed result carries besides its message, so playbooks can branch on the API's answer."""
     if isinstance(error, RetriesExhausted):
         error = error.last_error
+    if isinstance(error, UnsafeToRetryError):
+        error = error.error
     if not isinstance(error, ApiError):
         return {}
     return {"http_status": error.status, "error_code": error.error_code, "error_msg": error.error_msg, "request_id": error.request_id}

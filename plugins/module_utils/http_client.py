@@ -8,6 +8,7 @@ retry rules are tested without waiting.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import ssl
@@ -16,7 +17,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    FLOW_CONTROL_CODES, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError, classify_api_error,
+    FLOW_CONTROL_CODES, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError, UnsafeToRetryError,
+    classify_api_error,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import canonical_query
@@ -39,6 +41,8 @@ THROTTLED_MIN_PAUSE = 2.0
 SECRET_HEADERS = ("x-auth-token", "x-security-token")
 # IAM names its request ID differently from the services.
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-IAM-Trace-Id")
+# urllib3's errors for a connection that was never made.
+CONNECTION_NOT_MADE = ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
 # How a refused certificate reads in ssl's reason code and message, and in pyOpenSSL's message.
 CERTIFICATE_REFUSED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 
@@ -91,13 +95,14 @@ def _first_present(mapping, keys):
 
 
 class _Transient(Exception):
-    """One failed attempt that may succeed if tried again."""
+    """One failed attempt that may succeed if tried again; ``unsent`` when it certainly never reached the service."""
 
-    def __init__(self, error, retry_after=None, throttled=False):
+    def __init__(self, error, retry_after=None, throttled=False, unsent=False):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
         self.throttled = throttled
+        self.unsent = unsent
 
 
 class HttpClient:
@@ -120,22 +125,28 @@ class HttpClient:
         self._session = session
         self.calls = 0
 
-    def request(self, method, url, params=(), headers=None, deadline=None, expect=None, retries=None, timeout=None):
-        """Send METHOD url?params and return the JSON body (None for an empty answer where none is expected).
+    def request(self, method, url, params=(), headers=None, deadline=None, expect=None, retries=None, timeout=None,
+                body=None, write=False):
+        """Send METHOD url?params (with ``body`` as JSON) and return the JSON answer (None for an empty one where none is expected).
 
         ``deadline`` is a value of the injected clock after which no attempt starts and no pause ends.
         ``expect`` checks a success body and raises ValueError saying what is wrong with it: such an answer is
         retried like a server error, then reported, never returned. ``retries`` and ``timeout`` override the
-        client's for this one request.
-        Raises the ApiError subclasses of errors.py, TransportError or RetriesExhausted.
+        client's for this one request. A ``write`` is sent again only after a failure that certainly did not reach
+        the service (a 429, a connection never made): after a timeout, a dropped connection or a 5xx it may have
+        been applied, and UnsafeToRetryError says so.
+        Raises the ApiError subclasses of errors.py, TransportError, RetriesExhausted or UnsafeToRetryError.
         """
         params = list(params or ())
+        payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         max_retries = self._max_retries if retries is None else retries
         attempt = 0
         while True:
             try:
-                return self._attempt(method, url, params, headers or {}, deadline, expect, timeout or self._request_timeout)
+                return self._attempt(method, url, params, headers or {}, deadline, expect, timeout or self._request_timeout, payload)
             except _Transient as failure:
+                if write and not failure.unsent:
+                    raise UnsafeToRetryError(failure.error) from None
                 attempt += 1
                 if attempt > max_retries:
                     raise RetriesExhausted(failure.error, attempt) from None
@@ -149,31 +160,31 @@ class HttpClient:
                     raise RetriesExhausted(failure.error, attempt) from None
                 self._sleep(pause)
 
-    def _attempt(self, method, url, params, headers, deadline, expect, timeout):
+    def _attempt(self, method, url, params, headers, deadline, expect, timeout, payload):
         # Transport errors name the host too: a mistyped region or endpoint must be recognisable.
         where = url_location(url)
         if deadline is not None:
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise _Transient(TransportError("deadline reached before the request was sent", method, where))
+                raise _Transient(TransportError("deadline reached before the request was sent", method, where), unsent=True)
             timeout = min(timeout, remaining)
         base_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         base_headers.update(headers)
-        signed = self._auth.sign(method, url, params, base_headers, b"")
+        signed = self._auth.sign(method, url, params, base_headers, payload)
         secrets = secret_forms(value for name, value in signed.items() if name.lower() in SECRET_HEADERS)
         full_url = url + ("?" + canonical_query(params) if params else "")
         self.calls += 1
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify,
             # which would silently turn validate_certs=false (and ca_path) back into the environment's bundle.
-            response = self._session.request(method, full_url, headers=signed, timeout=timeout, allow_redirects=False,
-                                             verify=self._session.verify)
+            response = self._session.request(method, full_url, headers=signed, data=payload or None, timeout=timeout,
+                                             allow_redirects=False, verify=self._session.verify)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             # requests' SSLError is a ConnectionError: a TLS handshake cut short is as transient as a dropped connection.
             reason = redact(_reason(exc), secrets)
             if _certificate_problem(exc):
                 raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % reason, method, where) from None
-            raise _Transient(TransportError(reason, method, where)) from None
+            raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc)) from None
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
             raise TransportError(redact(_reason(exc), secrets), method, where) from None
@@ -207,7 +218,8 @@ class HttpClient:
         error = error_class(status, code, message, request_id, method, where)
         if transient:
             throttled = status == 429 or code in FLOW_CONTROL_CODES
-            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")), throttled)
+            # A 429 is the gateway's refusal to pass the request on; a 5xx may come after the service acted.
+            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")), throttled, unsent=status == 429)
         raise error
 
 
@@ -238,6 +250,21 @@ def _certificate_problem(exc):
         if CERTIFICATE_REFUSED.search(str(exc)):
             return True
         exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _never_sent(exc):
+    """Whether a failed request certainly never reached the service: no connection was made (refused, timed out
+    connecting, name not resolved, TLS handshake failed). A read timeout or a dropped connection may come after."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (requests.exceptions.ConnectTimeout, ssl.SSLError)) or type(current).__name__ in CONNECTION_NOT_MADE:
+            return True
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__] + list(current.args))
     return False
 
 

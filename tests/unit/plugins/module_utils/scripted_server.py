@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 Reply = namedtuple("Reply", "status body headers delay drop", defaults=(200, None, None, 0, False))
 # query: the (key, value) pairs in the order sent; raw_query: the query string as sent; port: the client's port.
-Request = namedtuple("Request", "method path query raw_query headers port")
+Request = namedtuple("Request", "method path query raw_query headers port body")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,11 +32,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self):
         scripted = self.server.scripted
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         request = Request(self.command, url.path, parse_qsl(url.query, keep_blank_values=True), url.query,
-                          self.headers, self.client_address[1])
+                          self.headers, self.client_address[1], body)
         with scripted.lock:
             scripted.requests.append(request)
             if scripted.replies:

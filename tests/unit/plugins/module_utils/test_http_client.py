@@ -29,14 +29,14 @@ import yaml
 from ansible_collections.hwcloud.dms.plugins.module_utils import http_client as http_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, EndpointNotFoundError, InstanceNotFoundError, MalformedAnswerError, NotFoundError, RetriesExhausted,
-    TransportError,
+    TransportError, UnsafeToRetryError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
     BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, THROTTLED_MIN_PAUSE, USER_AGENT, HttpClient, backoff_delay, error_fields,
     retry_after_seconds, url_location,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
-from ansible_collections.hwcloud.dms.tests.emulator.dms_emulator import write_certificates
+from ansible_collections.hwcloud.dms.tests.emulator.emulated_dms.certificates import write_certificates
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 # Canary credentials: if any of these shows up in an error message, a secret leaked.
@@ -950,3 +950,66 @@ def test_a_certificate_problem_is_final_and_points_at_ca_path(tmp_path, tls_serv
     assert explanation in message
     # Not retried. (At most one connection: a ca_path that cannot be loaded fails before the server's accept() may have run.)
     assert fake.pauses == [] and tls_server.connections <= 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Writes: sent again only when the first try certainly never reached the service
+
+BODY = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+
+
+def put(http, server):
+    return http.request("PUT", server.url + "/v2/0123456789abcdef/instances/inst-1/configs", [], {}, None, body=BODY, write=True)
+
+
+def test_a_write_sends_its_body_as_json_and_signs_it(server):
+    server.replies.append(Reply(200, {"job_id": "j1"}))
+    http = make_http(FakeTime())
+    assert put(http, server) == {"job_id": "j1"}
+    [request] = server.requests
+    assert json.loads(request.body.decode("utf-8")) == BODY
+    signed = AkSkSigner(AK, SK, SECURITY_TOKEN).sign(
+        "PUT", server.url + request.path, [], {"Content-Type": "application/json", "User-Agent": USER_AGENT},
+        request.body, now=datetime.strptime(request.headers["X-Sdk-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+    assert request.headers["Authorization"] == signed["Authorization"]
+
+
+@pytest.mark.parametrize("failure", ["500", "502", "503", "504", "dropped connection"])
+def test_a_write_that_may_have_been_applied_is_never_sent_again(server, failure):
+    server.replies.extend([TRANSIENT_REPLIES[failure], Reply(200, {"job_id": "twice"})])
+    fake = FakeTime()
+    with pytest.raises(UnsafeToRetryError) as caught:
+        put(make_http(fake, max_retries=5), server)
+    assert len(server.requests) == 1 and fake.pauses == []
+    assert "may have applied it" in str(caught.value)
+
+
+def test_a_write_that_timed_out_is_never_sent_again(server):
+    server.replies.extend([Reply(200, {"job_id": "late"}, delay=3), Reply(200, {"job_id": "twice"})])
+    with pytest.raises(UnsafeToRetryError) as caught:
+        put(make_http(FakeTime(), request_timeout=0.3, max_retries=5), server)
+    assert len(server.requests) == 1 and isinstance(caught.value.error, TransportError)
+
+
+def test_a_throttled_write_is_sent_again(server):
+    server.replies.extend([TRANSIENT_REPLIES["429"], Reply(200, {"job_id": "j1"})])
+    fake = FakeTime()
+    assert put(make_http(fake, max_retries=5), server) == {"job_id": "j1"}
+    assert len(server.requests) == 2 and fake.pauses and fake.pauses[0] >= THROTTLED_MIN_PAUSE
+
+
+def test_a_write_whose_connection_was_refused_is_sent_again():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeTime()
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(fake, max_retries=2).request("POST", "http://127.0.0.1:%d/v2/p/instances/action" % port, [], {}, None, body={}, write=True)
+    assert caught.value.attempts == 3 and len(fake.pauses) == 2
+
+
+@pytest.mark.parametrize("failure", ["503", "dropped connection"])
+def test_a_read_is_still_retried(server, failure):
+    server.replies.extend([TRANSIENT_REPLIES[failure], OK])
+    assert get(make_http(FakeTime(), max_retries=5), server) == {"task_count": "0", "tasks": []}
+    assert len(server.requests) == 2
