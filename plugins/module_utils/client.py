@@ -165,7 +165,15 @@ class DmsClient:
         return normalize_task(body["tasks"][0])
 
     def delete_task(self, instance_id, task_id, deadline=None):
-        self._dms("DELETE", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id)
+        """Delete the task; False when DMS says it has no such task (already gone, maybe by an earlier try of ours).
+
+        A delete is sent again only after a failure that never reached the service (see HttpClient.request).
+        """
+        try:
+            self._dms("DELETE", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id, write=True)
+        except NotFoundError:
+            return False
+        return True
 
     def get_task_progress(self, instance_id, task_id, deadline=None):
         """The task's progress dict, or None when this task or engine (RabbitMQ) has none.

@@ -16,7 +16,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.client import (
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
-    MalformedAnswerError, MalformedIdError, NotFoundError, RetriesExhausted,
+    MalformedAnswerError, MalformedIdError, NotFoundError, RetriesExhausted, UnsafeToRetryError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
@@ -440,13 +440,31 @@ def test_get_task_progress_of_an_engine_without_progress_is_none(server, code):
 
 def test_delete_task(server):
     server.replies.append(Reply(204))
-    assert make_client(server).delete_task(INSTANCE, "t1") is None
+    assert make_client(server).delete_task(INSTANCE, "t1") is True
     assert [(r.method, r.path) for r in server.requests] == [("DELETE", TASKS_PATH + "/t1")]
+
+
+def test_delete_of_a_task_dms_does_not_have_is_no_change(server):
+    server.replies.append(Reply(404, {"error_code": "DMS.00404030", "error_msg": "The task does not exist."}))
+    assert make_client(server).delete_task(INSTANCE, "t1") is False
+
+
+def test_delete_sent_again_after_throttling_finds_the_task_gone(server):
+    server.replies.extend([Reply(429, {"error_code": "APIG.0308"}), Reply(404, {"error_code": "DMS.00404030"})])
+    assert make_client(server, max_retries=2).delete_task(INSTANCE, "t1") is False
+    assert len(server.requests) == 2
+
+
+def test_delete_is_not_sent_again_after_a_server_error(server):
+    server.replies.extend([Reply(503, {"error_code": "APIG.0202"}), Reply(204)])
+    with pytest.raises(UnsafeToRetryError):
+        make_client(server, max_retries=2).delete_task(INSTANCE, "t1")
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("reply, error_class", [
     (Reply(404, {"error_code": "DMS.00404022"}), InstanceNotFoundError),
-    (Reply(404, {"error_code": "DMS.00404030"}), NotFoundError),
+    (Reply(404, {"error_code": "APIG.0101"}), EndpointNotFoundError),
     (Reply(403, {"error_code": "APIG.0302"}), AuthenticationError),
 ])
 def test_delete_task_error_is_raised(server, reply, error_class):
