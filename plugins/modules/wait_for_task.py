@@ -68,8 +68,8 @@ options:
     description:
       - With O(name), only consider tasks created at or after this time, so an older task of the same name is
         not mistaken for the one a change just started.
-      - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. C(now()) in Jinja gives local time; prefer
-        C("{{ now(utc=true).isoformat() }}").
+      - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. C(now(\)) in Jinja gives local time; prefer
+        C("{{ now(utc=true\).isoformat(\) }}").
     type: str
   timeout:
     description:
@@ -203,21 +203,85 @@ task:
   description: The final state of the task, when the wait was for one task (one O(task_id), or O(name)).
   returned: when one task was waited for and seen
   type: dict
-  sample:
-    id: ff80808272dcc90f0172df1e490f41b0
-    name: kafkaConfigModify
-    status: SUCCESS
-    user_name: dms_test
-    user_id: 0a1b2c3d93ff484a828144c6a1b2c3d4
-    params: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
-    params_raw: '{"kafka_configs":[{"name":"log.retention.hours","value":"72"}]}'
-    created_at: "2024-05-01T08:00:03.471Z"
-    updated_at: "2024-05-01T08:00:45.130Z"
+  contains:
+    id:
+      description: Task ID.
+      type: str
+      sample: ff80808272dcc90f0172df1e490f41b0
+    name:
+      description: Task name.
+      type: str
+      sample: kafkaConfigModify
+    status:
+      description: One of C(CREATED), C(EXECUTING), C(SUCCESS), C(FAILED), C(DELETED), C(CANCELLED).
+      type: str
+      sample: SUCCESS
+    user_name:
+      description: Name of the user who started the task.
+      type: str
+      sample: dms_test
+    user_id:
+      description: ID of the user who started the task.
+      type: str
+      sample: 0a1b2c3d93ff484a828144c6a1b2c3d4
+    params:
+      description: The task parameters, parsed; empty when the API sent none or not a JSON object.
+      type: dict
+      sample: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+    params_raw:
+      description: The task parameters exactly as the API sent them (a JSON document in a string).
+      type: str
+      sample: '{"kafka_configs":[{"name":"log.retention.hours","value":"72"}]}'
+    created_at:
+      description: Creation time, UTC.
+      type: str
+      sample: "2024-05-01T08:00:03.471Z"
+    updated_at:
+      description: Time of the last status change, UTC.
+      type: str
+      sample: "2024-05-01T08:00:45.130Z"
 tasks:
-  description: Every waited-for task in its last seen state, with the fields of RV(task).
+  description: Every waited-for task in its last seen state (with O(idle=true), every task seen active during the wait).
   returned: always
   type: list
   elements: dict
+  contains:
+    id:
+      description: Task ID.
+      type: str
+      sample: ff80808272dcc90f0172df1e490f41b0
+    name:
+      description: Task name.
+      type: str
+      sample: kafkaConfigModify
+    status:
+      description: One of C(CREATED), C(EXECUTING), C(SUCCESS), C(FAILED), C(DELETED), C(CANCELLED).
+      type: str
+      sample: SUCCESS
+    user_name:
+      description: Name of the user who started the task.
+      type: str
+      sample: dms_test
+    user_id:
+      description: ID of the user who started the task.
+      type: str
+      sample: 0a1b2c3d93ff484a828144c6a1b2c3d4
+    params:
+      description: The task parameters, parsed; empty when the API sent none or not a JSON object.
+      type: dict
+      sample: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+    params_raw:
+      description: The task parameters exactly as the API sent them (a JSON document in a string).
+      type: str
+      sample: '{"kafka_configs":[{"name":"log.retention.hours","value":"72"}]}'
+    created_at:
+      description: Creation time, UTC.
+      type: str
+      sample: "2024-05-01T08:00:03.471Z"
+    updated_at:
+      description: Time of the last status change, UTC.
+      type: str
+      sample: "2024-05-01T08:00:45.130Z"
 status:
   description: The final (or, on timeout, last seen) status of the task, when one task was waited for.
   returned: when one task was waited for and seen
@@ -243,6 +307,16 @@ history:
   returned: always
   type: list
   elements: dict
+  contains:
+    id:
+      description: Task ID.
+      type: str
+    status:
+      description: The status seen.
+      type: str
+    seen_at:
+      description: When the poll that saw it was made, ISO-8601 in UTC (the controller's clock).
+      type: str
   sample:
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "EXECUTING", "seen_at": "2024-05-01T08:00:04.120000+00:00"}
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "SUCCESS", "seen_at": "2024-05-01T08:00:46.020000+00:00"}
@@ -255,5 +329,21 @@ error:
   description: What the API answered, when the wait ended on an API error.
   returned: on API failure
   type: dict
-  sample: {"http_status": 401, "error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information", "request_id": "5b7f"}
+  contains:
+    http_status:
+      description: HTTP status code.
+      type: int
+      sample: 401
+    error_code:
+      description: The API's error code.
+      type: str
+      sample: APIG.0301
+    error_msg:
+      description: The API's error message.
+      type: str
+      sample: Incorrect IAM authentication information
+    request_id:
+      description: The request ID to quote to support.
+      type: str
+      sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
