@@ -44,11 +44,14 @@ class Emulator:
         port_file = os.path.join(self.workdir, "emulator.port")
         if os.path.exists(port_file):
             os.remove(port_file)
-        command = [sys.executable, EMULATOR, "--scenario", self.scenario_path, "--port", "0", "--port-file", port_file, "--log", self.log_path]
+        # The emulator stops when the pipe on its standard input closes: also when the test process ends without tearing
+        # its fixtures down (ansible-test runs each test in a fork that exits), so no emulator outlives its test run.
+        command = [sys.executable, EMULATOR, "--scenario", self.scenario_path, "--port", "0", "--port-file", port_file, "--log", self.log_path,
+                   "--stop-with-stdin"]
         if self.https:
             command += ["--https", "--cert-dir", self.workdir]
         with open(self.output_path, "wb") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
         deadline = time.monotonic() + START_TIMEOUT
         while not os.path.exists(port_file):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -72,6 +75,8 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
 
     def admin(self, method, name, document=None):
         """Call an /_emulator/ endpoint and return its JSON answer. document: sent as JSON, or as is when bytes."""

@@ -108,7 +108,17 @@ def parse_args(argv):
     parser.add_argument("--https", action="store_true", help="serve HTTPS with a freshly generated certificate")
     parser.add_argument("--cert-dir", default=".", help="with --https: where ca.pem, server.pem and server-key.pem are written")
     parser.add_argument("--log", help="append one JSON line per API request to this file")
+    parser.add_argument("--stop-with-stdin", action="store_true",
+                        help="stop when standard input closes, so the emulator ends with the process that started it, however that ends")
     return parser.parse_args(argv)
+
+
+def stop_at_end_of_input(server):
+    """Read standard input to its end (the starting process closed it or died), then stop serving."""
+    # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader aborts the interpreter at exit.
+    while os.read(sys.stdin.fileno(), 65536):
+        pass
+    server.shutdown()
 
 
 def main(argv=None):
@@ -137,6 +147,8 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.stop_with_stdin:
+        threading.Thread(target=stop_at_end_of_input, args=(server,), daemon=True).start()
     print("DMS emulator listening on %s://%s:%d (scenario %s)" % ("https" if tls else "http", args.host, port, args.scenario), flush=True)
     server.serve_forever(poll_interval=0.1)  # how soon a stop request is noticed
     server.server_close()
