@@ -343,10 +343,10 @@ def _env_hint(name):
 def _base_url(option, value):
     try:
         parts = urlsplit(value)
-        _port = parts.port  # raises ValueError on a malformed port
+        well_formed = parts.scheme in ("http", "https") and parts.hostname and parts.port != 0  # .port raises on a malformed port
     except ValueError as exc:
         raise ConfigurationError("%s is not a valid URL (%s): '%s'" % (option, exc, value)) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    if not well_formed or parts.query or parts.fragment:
         raise ConfigurationError("%s must be an http(s) URL such as https://dms.example.com, got '%s'" % (option, value))
     if parts.username is not None or parts.password is not None:
         # requests would send them as Basic auth instead of the signature; and they would show in messages.

@@ -290,8 +290,8 @@ class TaskWaiter:
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
-        if (not self._progress_wanted or task["id"] in self._no_progress or self._progress_calls_left <= 0
-                or self._remaining() < PROGRESS_QUIET_BEFORE_DEADLINE):
+        may_ask = self._progress_wanted and self._progress_calls_left > 0 and task["id"] not in self._no_progress
+        if not may_ask or self._remaining() < PROGRESS_QUIET_BEFORE_DEADLINE:
             return None
         self._progress_calls_left -= 1
         try:
