@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # The one test command of the hwcloud.dms collection (README Quickstart; .ci/run calls it too).
 #
-#   bash tests/run.sh [--leg A|B]... [--keep]
+#   bash tests/run.sh [--leg A|B|C]... [--keep]
 #
 # Needs only bash, git (optional), python3 and the package index. For each "leg" it creates (or reuses)
 # a venv under .venv/, copies the collection into a temporary ansible_collections/hwcloud/dms/ tree and
-# runs: ansible-test sanity, galaxy build + install of the tarball, pytest (unit + functional, against the
-# INSTALLED artifact), and on leg A also ansible-lint (production profile), antsibull-changelog lint and
-# the benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted) and the README demo.
+# runs: ansible-test sanity, galaxy build + install of the tarball, and pytest (unit + functional, against
+# the INSTALLED artifact). Leg A runs the unit tests through `ansible-test units --venv` instead, and also
+# ansible-lint (production profile), antsibull-changelog lint, antsibull-docs lint, an execution environment
+# build context (ansible-builder create) and the collection's EE metadata (ansible-builder introspect),
+# galaxy-importer with flake8, the benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted)
+# and the README demo. Those extra tools live in their own venv (.venv/tools), as their pins clash.
 #   leg A: the default python3 with ansible-core 2.19.x (the newest that Python 3.11 runs)
 #   leg B: the newest Python 3.12+ found (pyenv or PATH) with ansible-core 2.21.x; skipped with a notice
 #          when the machine has no Python 3.12+.
+#   leg C: the default python3 with ansible-core 2.18.x, the oldest meta/runtime.yml declares: sanity,
+#          build + install and the functional tests.
 # Failure policy: every step of every leg runs (a later step still reports useful things when an earlier
 # one failed); the script exits non-zero at the end if any step failed. Only a failed venv setup skips the
 # rest of its leg, since nothing can run without it.
 #
-# Options:  --leg A|B  run only that leg (repeatable; default: both)
+# Options:  --leg A|B|C  run only that leg (repeatable; default: all)
 #           --keep     keep the temporary work folder (path printed at the end)
 # Environment: PYTEST_ADDOPTS is honoured by pytest as usual (e.g. PYTEST_ADDOPTS='-k signing').
 set -euo pipefail
@@ -25,8 +30,9 @@ TOOLING="$REPO_ROOT/tests/tooling"
 VENV_ROOT="$REPO_ROOT/.venv"
 
 # Per-leg settings. The requirement files pin everything exactly; their hash decides venv reuse.
-declare -A LEG_CORE=([A]="2.19" [B]="2.21")
-declare -A LEG_REQS=([A]="$TOOLING/requirements-leg-a.txt" [B]="$TOOLING/requirements-leg-b.txt")
+declare -A LEG_CORE=([A]="2.19" [B]="2.21" [C]="2.18")
+declare -A LEG_REQS=([A]="$TOOLING/requirements-leg-a.txt" [B]="$TOOLING/requirements-leg-b.txt" [C]="$TOOLING/requirements-leg-c.txt")
+TOOLS_REQS="$TOOLING/requirements-tools.txt"
 # Controller Pythons each ansible-core supports (leg B picks the newest one present that is 3.12+).
 declare -A LEG_PY_CANDIDATES=([B]="3.14 3.13 3.12")
 # Python versions ansible-test may test module-side code on (tests/config.yml narrows them to 3.9+).
@@ -42,7 +48,7 @@ WORK=""
 RESULTS=()
 FAILED=0
 LAST_RC=0
-declare -A JUNIT=()   # leg -> junit xml path, for the closing count line
+declare -A JUNIT=()   # leg -> junit xml paths (space-separated globs), for the closing count line
 
 # ----------------------------------------------------------------------------------------------------
 # Output helpers
@@ -133,20 +139,13 @@ default_python() {
 # Step 1/2: venv with pinned tools, reused while the pins and the interpreter are unchanged.
 
 venv_dir() { printf '%s/test-leg-%s' "$VENV_ROOT" "${1,,}"; }
+tools_venv_dir() { printf '%s/tools' "$VENV_ROOT"; }
 
-venv_stamp() {
-    local leg="$1" py="$2"
-    {
-        cat "${LEG_REQS[$leg]}" "$REPO_ROOT/tests/requirements-test.txt"
-        printf '%s\n' "$py"
-        "$py" -c 'import sys; print(sys.version)'
-    } | sha256sum | cut -d' ' -f1
-}
-
-step_venv() {
-    local leg="$1" py="$2" dir stamp
-    dir="$(venv_dir "$leg")"
-    stamp="$(venv_stamp "$leg" "$py")"
+# A venv at $1 for interpreter $2 with the pinned requirements file $3, reused while pins and interpreter are unchanged.
+ensure_venv() {
+    local dir="$1" py="$2" reqs="$3" stamp
+    stamp="$({ cat "$reqs" "$REPO_ROOT/tests/requirements-test.txt"; printf '%s\n' "$py"; "$py" -c 'import sys; print(sys.version)'; } |
+        sha256sum | cut -d' ' -f1)"
     if [[ -f $dir/.stamp && "$(cat "$dir/.stamp")" == "$stamp" ]] && "$dir/bin/python" -c 'import ansible' 2>/dev/null; then
         log "reusing $dir (pins unchanged)"
     else
@@ -154,11 +153,21 @@ step_venv() {
         rm -rf "$dir"
         mkdir -p "$VENV_ROOT"
         "$py" -m venv "$dir"
-        "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "${LEG_REQS[$leg]}" 2>&1 | filter_pip_noise
+        "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$reqs" 2>&1 | filter_pip_noise
         printf '%s\n' "$stamp" >"$dir/.stamp"
     fi
     "$dir/bin/python" --version
     "$dir/bin/python" -c 'from ansible.release import __version__; print("ansible-core", __version__)'
+}
+
+step_venv() {
+    local leg="$1" py="$2"
+    ensure_venv "$(venv_dir "$leg")" "$py" "${LEG_REQS[$leg]}"
+}
+
+step_tools_venv() {
+    local leg="$1" py="$2"
+    ensure_venv "$(tools_venv_dir)" "$py" "$TOOLS_REQS"
 }
 
 # ----------------------------------------------------------------------------------------------------
@@ -267,11 +276,13 @@ step_build_install() {
 
 step_pytest() {
     local leg="$1" venv dirs=() d
+    shift
     venv="$(venv_dir "$leg")"
     cd "$(src_dir "$leg")"
-    for d in tests/unit tests/functional; do [[ -d $d ]] && dirs+=("$d"); done
+    [[ $# -gt 0 ]] || set -- tests/unit tests/functional
+    for d in "$@"; do [[ -d $d ]] && dirs+=("$d"); done
     if [[ ${#dirs[@]} -eq 0 ]]; then
-        log "ERROR: neither tests/unit nor tests/functional exists"
+        log "ERROR: none of $* exists"
         return 1
     fi
     # -n auto: with xdist, slow functional tests (each starts ansible-playbook) overlap on both cores.
@@ -285,6 +296,22 @@ step_pytest() {
         --junitxml="$WORK/leg-$leg/junit.xml" "${dirs[@]}" || rc=$?
     if [[ $rc -eq 5 ]]; then log "ERROR: pytest collected no test (exit code 5): tests exist, so this is a failure"; fi
     return "$rc"
+}
+
+# ----------------------------------------------------------------------------------------------------
+# Step 6c: the unit tests the standard way, `ansible-test units --venv` (its own venv with
+# tests/unit/requirements.txt; each test in a fork, so this also proves no emulator outlives its test).
+
+step_units() {
+    local leg="$1" venv
+    venv="$(venv_dir "$leg")"
+    cd "$(src_dir "$leg")"
+    PATH="$WORK/pybin:$venv/bin:$PATH" "$venv/bin/ansible-test" units --venv --num-workers 2 --color no \
+        --python "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" 2>&1 | filter_pip_noise
+    if pgrep -f "$(src_dir "$leg")/tests/emulator/dms_emulator.py" >/dev/null; then
+        log "ERROR: an emulator started by the unit tests is still running"
+        return 1
+    fi
 }
 
 # ----------------------------------------------------------------------------------------------------
@@ -309,6 +336,57 @@ step_changelog() {
     "$venv/bin/antsibull-changelog" lint
     "$venv/bin/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
     log "changelog fragments and changelog.yaml are valid"
+    # A dry run of the release step, in a scratch copy: the fragments must make the release notes, and each new
+    # module or plugin must be listed once (from version_added), never announced again by a fragment.
+    local release="$WORK/release/ansible_collections/hwcloud/dms" module name listed
+    mkdir -p "$release"
+    cp -a . "$release/"
+    (cd "$release" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$WORK/release" "$venv/bin/antsibull-changelog" release)
+    for module in plugins/modules/*.py; do
+        name="$(basename "$module" .py)"
+        # The release notes escape Markdown: hwcloud.dms.dms_task_info is written hwcloud\.dms\.dms\_task\_info.
+        listed="hwcloud\\.dms\\.${name//_/\\_} "
+        [[ $(grep -cF -- "$listed" "$release/CHANGELOG.md") -eq 1 ]] ||
+            { log "ERROR: the release notes do not list hwcloud.dms.$name exactly once"; return 1; }
+    done
+    if grep -qiE '^\* .*new (module|action plugin|plugin)' "$release/CHANGELOG.md"; then
+        log "ERROR: a fragment announces a new module or plugin; antsibull-changelog lists them itself"
+        return 1
+    fi
+    log "a release would write CHANGELOG.md with every module listed once (dry run in $release)"
+}
+
+# ----------------------------------------------------------------------------------------------------
+# Step 8b: what a release and an AWX user rely on, with the tools venv: the plugin docs render (antsibull-docs),
+# docs/execution-environment.yml makes a build context (ansible-builder create, no container engine needed),
+# the collection's meta/execution-environment.yml gives its Python requirement to ansible-builder, and
+# galaxy-importer accepts the tarball with its flake8 and ansible-lint steps on (any finding fails the step).
+
+step_release_checks() {
+    local leg="$1" tools tarball introspected
+    tools="$(tools_venv_dir)"
+    cd "$(src_dir "$leg")"
+    PATH="$tools/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$(collections_dir "$leg")" \
+        "$tools/bin/antsibull-docs" lint-collection-docs --plugin-docs --validate-collection-refs self .
+    log "plugin docs lint clean (antsibull-docs)"
+    "$tools/bin/ansible-builder" create -f docs/execution-environment.yml --context "$WORK/ee-context" >/dev/null
+    test -s "$WORK/ee-context/Containerfile"
+    log "execution environment build context created (ansible-builder create)"
+    introspected="$("$tools/bin/ansible-builder" introspect "$(collections_dir "$leg")")"
+    grep -q 'requests' <<<"$introspected" || { log "ERROR: ansible-builder introspect does not see the collection's requests"; return 1; }
+    log "meta/execution-environment.yml gives ansible-builder: requests"
+    tarball="$(compgen -G "$WORK/leg-$leg/dist/hwcloud-dms-*.tar.gz" | head -n 1)"
+    printf '[galaxy-importer]\nRUN_FLAKE8 = True\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n' >"$WORK/galaxy-importer.cfg"
+    if ! PATH="$tools/bin:$PATH" GALAXY_IMPORTER_CONFIG="$WORK/galaxy-importer.cfg" \
+        "$tools/bin/python" -m galaxy_importer.main "$tarball" >"$WORK/galaxy-importer.log" 2>&1; then
+        cat "$WORK/galaxy-importer.log"
+        return 1
+    fi
+    if grep -E '^(WARNING|ERROR):' "$WORK/galaxy-importer.log"; then
+        log "ERROR: galaxy-importer has findings (above)"
+        return 1
+    fi
+    log "galaxy-importer accepts $(basename "$tarball") (flake8 and ansible-lint on)"
 }
 
 # ----------------------------------------------------------------------------------------------------
@@ -348,13 +426,21 @@ run_leg() {
     run_step "$leg" "ansible-test sanity" step_sanity
     run_step "$leg" "galaxy build + install" step_build_install
     JUNIT[$leg]="$WORK/leg-$leg/junit.xml"   # set here: steps run in a subshell
-    run_step "$leg" "pytest unit + functional" step_pytest
-    if [[ $leg == A ]]; then
-        run_step "$leg" "ansible-lint (production)" step_lint
-        run_step "$leg" "antsibull-changelog lint" step_changelog
-        run_step "$leg" "benchmarks (figures only)" step_benchmarks
-        run_step "$leg" "README demo (docs/demo/run.sh)" step_demo
-    fi
+    case "$leg" in
+        A)
+            JUNIT[$leg]+=" $(src_dir "$leg")/tests/output/junit/*units.xml"
+            run_step "$leg" "ansible-test units" step_units
+            run_step "$leg" "pytest functional" step_pytest tests/functional
+            run_step "$leg" "ansible-lint (production)" step_lint
+            run_step "$leg" "antsibull-changelog lint" step_changelog
+            run_step "$leg" "tools venv" step_tools_venv "$py"
+            run_step "$leg" "docs, EE and galaxy-importer" step_release_checks
+            run_step "$leg" "benchmarks (figures only)" step_benchmarks
+            run_step "$leg" "README demo (docs/demo/run.sh)" step_demo
+            ;;
+        B) run_step "$leg" "pytest unit + functional" step_pytest ;;
+        C) run_step "$leg" "pytest functional" step_pytest tests/functional ;;
+    esac
 }
 
 # Sum the pytest counts of all legs from their junit files; prints "passed failed skipped".
@@ -391,7 +477,12 @@ summary() {
     if [[ $KEEP_WORK -eq 1 ]]; then log "work folder kept: $WORK"; fi
 
     local files=() l passed failed skipped failed_steps=""
-    for l in "${!JUNIT[@]}"; do if [[ -f ${JUNIT[$l]} ]]; then files+=("${JUNIT[$l]}"); fi; done
+    local pattern file
+    for l in "${!JUNIT[@]}"; do
+        for pattern in ${JUNIT[$l]}; do
+            for file in $pattern; do if [[ -f $file ]]; then files+=("$file"); fi; done
+        done
+    done
     # The plain count line CI reads (tests of all legs together): the last line of a successful run.
     if [[ ${#files[@]} -gt 0 ]]; then
         read -r passed failed skipped < <(junit_counts "${files[@]}")
@@ -413,13 +504,13 @@ cleanup() {
 main() {
     while [[ $# -gt 0 ]]; do
         case "$1" in
-            --leg) [[ ${2:-} == [AaBb] ]] || { usage; exit 2; }; LEGS+=("${2^^}"); shift 2 ;;
+            --leg) [[ ${2:-} == [AaBbCc] ]] || { usage; exit 2; }; LEGS+=("${2^^}"); shift 2 ;;
             --keep) KEEP_WORK=1; shift ;;
             -h|--help) usage; exit 0 ;;
             *) usage; exit 2 ;;
         esac
     done
-    [[ ${#LEGS[@]} -gt 0 ]] || LEGS=(A B)
+    [[ ${#LEGS[@]} -gt 0 ]] || LEGS=(A B C)
 
     RUN_START="$(now)"
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/hwcloud-dms-test.XXXXXX")"
@@ -438,9 +529,9 @@ main() {
     local leg py minor
     for leg in "${LEGS[@]}"; do
         py=""
-        if [[ $leg == A ]]; then
+        if [[ $leg == A || $leg == C ]]; then
             py="$(default_python)" || true
-            [[ -n $py ]] || { log "ERROR: no python3 for leg A"; record A "venv" "FAILED (no python3)"; FAILED=1; continue; }
+            [[ -n $py ]] || { log "ERROR: no python3 for leg $leg"; record "$leg" "venv" "FAILED (no python3)"; FAILED=1; continue; }
         else
             for minor in ${LEG_PY_CANDIDATES[B]}; do
                 if py="$(find_python "$minor")"; then break; fi
