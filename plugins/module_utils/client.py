@@ -17,7 +17,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ConfigurationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, NotFoundError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth
+from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, normalize_task, parse_api_timestamp, to_api_time
 
 PAGE_SIZE = 100  # the API's maximum
@@ -185,6 +185,17 @@ class DmsClient:
                              expect=_progress_answer, retries=0, timeout=min(PROGRESS_TIMEOUT, self._settings.request_timeout))
         except (NotFoundError, EndpointNotFoundError):
             return None
+
+    def call(self, method, path, query=(), body=None, write=False, accepted=None):
+        """The HttpAnswer of any call below the endpoint (``path`` an api_path.ApiPath, ``query`` pairs), whatever its status.
+
+        See HttpClient.call for ``accepted`` and what raises; ``write`` as for HttpClient.request.
+        """
+        return self.http.call(method, self.call_url(path), query, {"X-Project-Id": self.project_id()}, body, write=write, accepted=accepted)
+
+    def call_url(self, path, query=()):
+        """The URL of a call below the endpoint, the project ID (looked up once if need be) in place of {project_id}."""
+        return self._settings.endpoint + path.expand(self.project_id()) + ("?" + canonical_query(query) if query else "")
 
     def _dms(self, method, instance_id, suffix, query, deadline, task_id=None, **request_options):
         project_id = self.project_id(deadline)

@@ -13,6 +13,7 @@ import random
 import re
 import ssl
 import time
+from collections import namedtuple
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -94,15 +95,34 @@ def _first_present(mapping, keys):
     return None if value is None or isinstance(value, (dict, list)) else str(value)
 
 
-class _Transient(Exception):
-    """One failed attempt that may succeed if tried again; ``unsent`` when it certainly never reached the service."""
+class HttpAnswer(namedtuple("HttpAnswer", ["status", "request_id", "body", "error"])):
+    """An HTTP answer as it came, for callers that read any answer (HttpClient.call).
 
-    def __init__(self, error, retry_after=None, throttled=False, unsent=False):
+    ``body`` is the parsed JSON, or None for an empty or non-JSON body. ``error`` is None when the status was
+    accepted; otherwise the typed error that says why not: an ApiError, or RetriesExhausted / UnsafeToRetryError
+    wrapping one when retrying did not help or was not safe.
+    """
+    __slots__ = ()
+
+
+class _Transient(Exception):
+    """One failed attempt that may succeed if tried again; ``unsent`` when it certainly never reached the service.
+
+    ``answer`` is the HttpAnswer behind it, for callers that read any answer; None when there was no answer."""
+
+    def __init__(self, error, retry_after=None, throttled=False, unsent=False, answer=None):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
         self.throttled = throttled
         self.unsent = unsent
+        self.answer = answer
+
+    def give_up(self, error):
+        """The end of retrying with ``error`` (the wrapped failure): the answer carrying it, or the error raised."""
+        if self.answer is None:
+            raise error from None
+        return self.answer._replace(error=error)
 
 
 class HttpClient:
@@ -137,19 +157,37 @@ class HttpClient:
         been applied, and UnsafeToRetryError says so.
         Raises the ApiError subclasses of errors.py, TransportError, RetriesExhausted or UnsafeToRetryError.
         """
-        params = list(params or ())
-        payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
-        max_retries = self._max_retries if retries is None else retries
+        payload = _json_payload(body)
+        return self._with_retries(
+            lambda: self._attempt(method, url, list(params or ()), headers or {}, deadline, timeout or self._request_timeout, payload,
+                                  lambda response, secrets: self._read(response, method, url, secrets, expect)),
+            deadline, self._max_retries if retries is None else retries, write)
+
+    def call(self, method, url, params=(), headers=None, body=None, write=False, accepted=None, deadline=None):
+        """Send METHOD url?params (with ``body`` as JSON) and return the HttpAnswer, whatever its status.
+
+        ``accepted`` is the collection of statuses the caller takes as success (default: any 2xx). Any other status
+        is retried as ``request`` retries it (``write`` as well) and then returned with its typed error in
+        ``error``, so the caller still sees its status and body. Only a request that got no answer at all raises:
+        TransportError, RetriesExhausted or UnsafeToRetryError.
+        """
+        payload = _json_payload(body)
+        return self._with_retries(
+            lambda: self._attempt(method, url, list(params or ()), headers or {}, deadline, self._request_timeout, payload,
+                                  lambda response, secrets: self._read_any(response, method, url, secrets, accepted)),
+            deadline, self._max_retries, write)
+
+    def _with_retries(self, attempt_once, deadline, max_retries, write):
         attempt = 0
         while True:
             try:
-                return self._attempt(method, url, params, headers or {}, deadline, expect, timeout or self._request_timeout, payload)
+                return attempt_once()
             except _Transient as failure:
                 if write and not failure.unsent:
-                    raise UnsafeToRetryError(failure.error) from None
+                    return failure.give_up(UnsafeToRetryError(failure.error))
                 attempt += 1
                 if attempt > max_retries:
-                    raise RetriesExhausted(failure.error, attempt) from None
+                    return failure.give_up(RetriesExhausted(failure.error, attempt))
                 pause = backoff_delay(attempt - 1, self._rng)
                 if failure.retry_after is not None:
                     pause = min(failure.retry_after, MAX_RETRY_AFTER)
@@ -157,10 +195,11 @@ class HttpClient:
                     # Throttling answers carry no Retry-After; the cloud's advice is to come back after a few seconds.
                     pause = max(pause, THROTTLED_MIN_PAUSE)
                 if deadline is not None and self._clock() + pause >= deadline:
-                    raise RetriesExhausted(failure.error, attempt) from None
+                    return failure.give_up(RetriesExhausted(failure.error, attempt))
                 self._sleep(pause)
 
-    def _attempt(self, method, url, params, headers, deadline, expect, timeout, payload):
+    def _attempt(self, method, url, params, headers, deadline, timeout, payload, read):
+        """One attempt; ``read(response, secrets)`` turns the answer into the result (or raises)."""
         # Transport errors name the host too: a mistyped region or endpoint must be recognisable.
         where = url_location(url)
         if deadline is not None:
@@ -188,11 +227,11 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
             raise TransportError(redact(_reason(exc), secrets), method, where) from None
-        return self._read(response, method, url, secrets, expect)
+        return read(response, secrets)
 
     def _read(self, response, method, url, secrets, expect):
         status = response.status_code
-        request_id = next((response.headers[name] for name in REQUEST_ID_HEADERS if response.headers.get(name)), None)
+        request_id = _request_id(response)
         body = _json_or_none(response)
         if 200 <= status < 300:
             if not response.content and expect is None:
@@ -207,6 +246,25 @@ class HttpClient:
                     "HTTP %s with an answer of an unexpected shape: %s (request ID %s)" % (status, redact(str(problem), secrets), request_id),
                     method, url_location(url))) from None
             return body
+        raise self._refusal(response, body, request_id, method, url, secrets)
+
+    def _read_any(self, response, method, url, secrets, accepted):
+        status = response.status_code
+        request_id = _request_id(response)
+        # A gateway may echo the tokens we sent in any body, a success's included.
+        answer = HttpAnswer(status, request_id, redact(_json_or_none(response), secrets), None)
+        if (200 <= status < 300) if accepted is None else status in accepted:
+            return answer
+        refusal = self._refusal(response, answer.body, request_id, method, url, secrets)
+        if isinstance(refusal, _Transient):
+            refusal.answer = answer
+            raise refusal
+        return answer._replace(error=refusal)
+
+    @staticmethod
+    def _refusal(response, body, request_id, method, url, secrets):
+        """The typed error of an answer refused by its status, or the _Transient wrapping it when retrying may help."""
+        status = response.status_code
         code, message = error_fields(body)
         if code is None and message is None and response.content:
             message = response.text[:200].strip()
@@ -219,8 +277,8 @@ class HttpClient:
         if transient:
             throttled = status == 429 or code in FLOW_CONTROL_CODES
             # A 429 is the gateway's refusal to pass the request on; a 5xx may come after the service acted.
-            raise _Transient(error, retry_after_seconds(response.headers.get("Retry-After")), throttled, unsent=status == 429)
-        raise error
+            return _Transient(error, retry_after_seconds(response.headers.get("Retry-After")), throttled, unsent=status == 429)
+        return error
 
 
 def url_path(url):
@@ -266,6 +324,14 @@ def _never_sent(exc):
             return True
         pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__] + list(current.args))
     return False
+
+
+def _request_id(response):
+    return next((response.headers[name] for name in REQUEST_ID_HEADERS if response.headers.get(name)), None)
+
+
+def _json_payload(body):
+    return b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def _json_or_none(response):

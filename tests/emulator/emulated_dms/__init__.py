@@ -13,6 +13,7 @@ the request log. The modules, in the order a request meets them:
 - signature: the SDK-HMAC-SHA256 check, written apart from the collection's signer
 - faults: fault rules
 - dms_api: the answers of the four background-task calls
+- write_calls: the answers of the write calls that start tasks (configuration change, resize, restart)
 - scenario: instances, tasks and their timelines, and the scenario's options
 - clock: the scenario clocks and the API's time formats
 - request_log: the record of every API request

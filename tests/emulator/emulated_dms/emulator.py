@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 
-from . import dms_api
+from . import dms_api, write_calls
 from .faults import Faults
 from .iam import Iam, iam_unauthorized
 from .messages import error_reply
@@ -96,4 +96,6 @@ class Emulator:
             return self.iam.answer_projects(scenario, request)
         if kind == "iam_token":
             return self.iam.answer_token(scenario, auth)
+        if kind in write_calls.WRITE_KINDS:
+            return write_calls.answer(scenario, kind, params, request, request_id)
         return dms_api.answer(scenario, kind, params, request, request_id, ignore_start)

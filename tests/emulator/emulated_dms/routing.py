@@ -7,17 +7,23 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-KINDS = ("list", "show", "delete", "progress", "iam_projects", "iam_token")
+KINDS = ("list", "show", "delete", "progress", "modify_configs", "resize", "restart", "iam_projects", "iam_token")
 IAM_KINDS = ("iam_projects", "iam_token")
 # What a fault rule or a log filter may name: a kind, "iam" (both IAM calls) or "any" (unknown paths too).
 KIND_FILTERS = KINDS + ("iam", "any")
 
-TASK_ROUTE = r"^/v2/(?P<project_id>[^/]+)/instances/(?P<instance_id>[^/]+)/tasks"
+INSTANCE_ROUTE = r"^/v2/(?P<project_id>[^/]+)/instances/(?P<instance_id>[^/]+)"
+TASK_ROUTE = INSTANCE_ROUTE + "/tasks"
+# The engines the resize path names; any other first segment is another API.
+RESIZE_ROUTE = r"^/v2/(?P<engine>kafka|rabbitmq|rocketmq|reliability)/(?P<project_id>[^/]+)/instances/(?P<instance_id>[^/]+)/extend$"
 ROUTES = (
     ("GET", re.compile(TASK_ROUTE + "$"), "list"),
     ("GET", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)$"), "show"),
     ("DELETE", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)$"), "delete"),
     ("GET", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)/progress$"), "progress"),
+    ("PUT", re.compile(INSTANCE_ROUTE + "/configs$"), "modify_configs"),
+    ("POST", re.compile(RESIZE_ROUTE), "resize"),
+    ("POST", re.compile(r"^/v2/(?P<project_id>[^/]+)/instances/action$"), "restart"),
     ("GET", re.compile(r"^/v3/projects$"), "iam_projects"),
     ("POST", re.compile(r"^/v3/auth/tokens$"), "iam_token"),
 )

@@ -22,11 +22,15 @@ DEFAULT_CREDENTIAL = {"access_key": "AKEXAMPLE0000000000", "secret_key": "SKEXAM
 
 CLOCK_STARTS = ("load", "first_request")
 DELETED_TASK_MODES = ("vanish", "listed")
+DELETE_ACTIVE_MODES = ("refuse", "allow")
 AUTH_ERROR_CODES = ("APIG.0301", "APIGW.0301")
 DEFAULT_TASK_ID_PATTERN = "[0-9a-f]{32}"
 ERROR_ANSWER_KEYS = ("status", "error_code", "error_msg")
 UNKNOWN_TASK_ANSWER = {"status": 404, "error_code": "DMS.00404000", "error_msg": "The task does not exist."}
 NO_PROGRESS_ANSWER = {"status": 400, "error_code": "DMS.00400000", "error_msg": "The task has no progress information."}
+# The task each write call creates. kafkaConfigModify is the documented name; the other two are guesses (write_tasks).
+WRITE_TASK_NAMES = {"modify_configs": "kafkaConfigModify", "resize": "resizeInstance", "restart": "restartInstance"}
+DEFAULT_WRITE_TIMELINE = ((0, "CREATED"), (1, "EXECUTING"), (5, "SUCCESS"))
 
 
 class ScenarioError(ValueError):
@@ -272,12 +276,32 @@ class Instance:
         return next((task for task in self.tasks if task.id == task_id and task.visible_at(now)), None)
 
 
+class WriteTask:
+    """What one write call creates: a task of this name, with progress steps, whose timeline counts seconds from the call."""
+
+    KEYS = ("name", "timeline", "steps")
+
+    def __init__(self, call, spec, where):
+        check_keys(spec, self.KEYS, where)
+        self.name = str(spec.get("name", WRITE_TASK_NAMES[call]))
+        timeline = spec.get("timeline", DEFAULT_WRITE_TIMELINE)
+        if not timeline or not all(isinstance(entry, (list, tuple)) and len(entry) == 2 for entry in timeline):
+            raise ScenarioError("%s.timeline: give a non-empty list of [seconds after the call, status] pairs" % where)
+        self.timeline = sorted((float(at), check_status(status, where)) for at, status in timeline)
+        self.steps = [str(step) for step in spec.get("steps", DEFAULT_STEPS)] or list(DEFAULT_STEPS)
+
+    def task_spec(self, now, params):
+        """The spec of the task the call creates at ``now`` on its instance's clock."""
+        return {"name": self.name, "created_offset": now, "timeline": [[now + at, status] for at, status in self.timeline],
+                "params": params, "progress": True, "steps": self.steps}
+
+
 class Scenario:
     """Everything a scenario document describes. Request history (log, fault state, lockouts) lives elsewhere."""
 
     KEYS = ("region", "project_id", "domain_id", "user_name", "user_id", "credentials", "users", "token_ttl", "max_clock_skew",
             "lockout", "iam_projects", "instances", "faults", "clock", "task_id_pattern", "check_instance_ids", "unknown_task",
-            "task_without_progress", "deleted_tasks", "auth_error_code")
+            "task_without_progress", "deleted_tasks", "delete_active", "auth_error_code", "write_tasks")
 
     def __init__(self, spec):
         check_keys(spec, self.KEYS, "scenario")
@@ -310,6 +334,7 @@ class Scenario:
         self.task_without_progress = None if without_progress == "empty" else error_answer(
             without_progress, NO_PROGRESS_ANSWER, "task_without_progress (empty, or a mapping of %s)" % ", ".join(ERROR_ANSWER_KEYS))
         self.keep_deleted_tasks = check_choice(spec.get("deleted_tasks", "vanish"), DELETED_TASK_MODES, "deleted_tasks") == "listed"
+        self.refuse_active_deletes = check_choice(spec.get("delete_active", "refuse"), DELETE_ACTIVE_MODES, "delete_active") == "refuse"
         clock_start = check_choice(spec.get("clock", "load"), CLOCK_STARTS, "clock")
         defaults = {"user_name": spec.get("user_name", "dms_test"), "user_id": spec.get("user_id", "a1b2c3d4e5f60718293a4b5c6d7e8f90")}
         self.instances = {}
@@ -319,6 +344,8 @@ class Scenario:
             self.instances[instance.id] = instance
         self.declared_task_ids = {task.id for instance in self.instances.values() for task in instance.tasks}
         self.fault_specs = spec.get("faults") or []
+        write_tasks = check_keys(spec.get("write_tasks") or {}, tuple(WRITE_TASK_NAMES), "write_tasks")
+        self.write_tasks = {call: WriteTask(call, write_tasks.get(call) or {}, "write_tasks." + call) for call in WRITE_TASK_NAMES}
 
     def task_id_well_formed(self, task_id):
         """Shaped like the cloud's IDs, or declared by the scenario (so tests may use readable IDs)."""

@@ -11,12 +11,13 @@ from itertools import islice
 import pytest
 import requests
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import (
     MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, PROGRESS_TIMEOUT, SERVER_WINDOW_MARGIN, DmsClient, make_auth,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
-    MalformedAnswerError, MalformedIdError, NotFoundError, RetriesExhausted, UnsafeToRetryError,
+    MalformedAnswerError, MalformedIdError, RetriesExhausted, UnsafeToRetryError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
@@ -669,3 +670,47 @@ def test_iam_projects_without_an_id_do_not_count(server):
     with pytest.raises(ConfigurationError) as caught:
         make_client(server, project_id=None, region=REGION, iam_endpoint=server.url).project_id()
     assert "could not find the project ID" in str(caught.value) and len(server.requests) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# call(): any API path below the endpoint, for dms_api
+
+
+def test_call_fills_in_the_project_id_and_sends_the_header(server):
+    server.replies.append(Reply(200, {"job_id": "j1"}, {"X-Request-Id": "req-1"}))
+    client = make_client(server)
+    path = api_path("/v2/kafka/{project_id}/instances/%s/extend" % INSTANCE)
+    answer = client.call("POST", path, [("force", "true")], {"oper_type": "storage", "new_storage_space": 600}, write=True)
+    assert (answer.status, answer.body, answer.request_id, answer.error) == (200, {"job_id": "j1"}, "req-1", None)
+    [request] = server.requests
+    assert (request.method, request.path, request.query) == ("POST", "/v2/kafka/%s/instances/%s/extend" % (PROJECT, INSTANCE), [("force", "true")])
+    assert request.headers["X-Project-Id"] == PROJECT
+    assert json.loads(request.body.decode("utf-8")) == {"oper_type": "storage", "new_storage_space": 600}
+
+
+def test_call_url_is_the_endpoint_the_path_and_the_signed_query(server):
+    client = make_client(server)
+    url = client.call_url(api_path("/v2/{project_id}/instances"), [("name", "a b"), ("engine", "kafka")])
+    assert url == "%s/v2/%s/instances?engine=kafka&name=a%%20b" % (server.url, PROJECT)
+    assert server.requests == []
+
+
+def test_call_looks_the_project_id_up_once(server):
+    serve_iam_and_dms(server, [{"id": "resolved-project", "name": REGION}])
+    client = make_client(server, project_id=None, region=REGION, iam_endpoint=server.url)
+    client.call("GET", api_path("/v2/{project_id}/instances"))
+    client.call("GET", api_path("/v2/products"))
+    assert [request.path for request in server.requests] == ["/v3/projects", "/v2/resolved-project/instances", "/v2/products"]
+    assert server.requests[2].headers["X-Project-Id"] == "resolved-project"
+
+
+def test_call_returns_a_refused_answer(server):
+    server.replies.append(Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}))
+    answer = make_client(server).call("PUT", api_path("/v2/{project_id}/instances/%s/configs" % INSTANCE), body={}, write=True)
+    assert (answer.status, answer.body["error_code"], answer.error.error_code) == (400, "DMS.00400017", "DMS.00400017")
+
+
+def test_call_accepts_what_it_is_told_to(server):
+    server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
+    answer = make_client(server).call("GET", api_path("/v2/{project_id}/instances/%s" % INSTANCE), accepted={200, 404})
+    assert (answer.status, answer.error) == (404, None)

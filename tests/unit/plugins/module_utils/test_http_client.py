@@ -32,7 +32,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     TransportError, UnsafeToRetryError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
-    BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, THROTTLED_MIN_PAUSE, USER_AGENT, HttpClient, backoff_delay, error_fields,
+    BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, THROTTLED_MIN_PAUSE, USER_AGENT, HttpAnswer, HttpClient, backoff_delay, error_fields,
     retry_after_seconds, url_location,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
@@ -1013,3 +1013,129 @@ def test_a_read_is_still_retried(server, failure):
     server.replies.extend([TRANSIENT_REPLIES[failure], OK])
     assert get(make_http(FakeTime(), max_retries=5), server) == {"task_count": "0", "tasks": []}
     assert len(server.requests) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# call(): any answer, its status and body kept, for callers that decide themselves what succeeded
+
+CONFIGS_URL_PATH = "/v2/0123456789abcdef/instances/inst-1/configs"
+
+
+def call(http, server, method="GET", accepted=None, body=None):
+    return http.call(method, server.url + CONFIGS_URL_PATH, [("limit", "10")], {"X-Project-Id": "0123456789abcdef"},
+                     body=body, write=method != "GET", accepted=accepted)
+
+
+def test_call_returns_an_accepted_answer_with_its_request_id(server):
+    server.replies.append(Reply(200, {"job_id": "j1"}, {"X-Request-Id": "req-1"}))
+    answer = call(make_http(FakeTime()), server, "PUT", body=BODY)
+    assert answer == HttpAnswer(200, "req-1", {"job_id": "j1"}, None)
+    [request] = server.requests
+    assert (request.method, request.path, request.query) == ("PUT", CONFIGS_URL_PATH, [("limit", "10")])
+    assert json.loads(request.body.decode("utf-8")) == BODY
+
+
+def test_call_accepts_the_statuses_it_is_given(server):
+    server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
+    answer = call(make_http(FakeTime()), server, accepted={200, 404})
+    assert (answer.status, answer.body["error_code"], answer.error) == (404, "DMS.00404022", None)
+
+
+def test_call_refuses_a_success_outside_the_accepted_statuses(server):
+    server.replies.append(Reply(200, {"job_id": "j1"}))
+    answer = call(make_http(FakeTime()), server, "POST", accepted={201}, body={})
+    assert (answer.status, answer.body) == (200, {"job_id": "j1"})
+    assert isinstance(answer.error, ApiError) and answer.error.status == 200
+    assert len(server.requests) == 1
+
+
+def test_call_returns_a_refused_answer_with_its_typed_error(server):
+    server.replies.append(Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-2"}))
+    answer = call(make_http(FakeTime()), server, "PUT", body=BODY)
+    assert (answer.status, answer.request_id, answer.body["error_code"]) == (400, "req-2", "DMS.00400017")
+    assert isinstance(answer.error, ApiError)
+    assert (answer.error.error_code, answer.error.request_id) == ("DMS.00400017", "req-2")
+    assert len(server.requests) == 1
+
+
+def test_call_never_retries_an_authentication_failure(server):
+    server.replies.extend([Reply(401, {"error_code": "APIG.0301", "error_msg": "bad signature"}), Reply(200, {})])
+    fake = FakeTime()
+    answer = call(make_http(fake, max_retries=5), server)
+    assert isinstance(answer.error, AuthenticationError) and answer.status == 401
+    assert len(server.requests) == 1 and fake.pauses == []
+
+
+def test_call_retries_a_read_and_returns_the_answer_that_came(server):
+    server.replies.extend([TRANSIENT_REPLIES["503"], TRANSIENT_REPLIES["dropped connection"], Reply(200, {"instances": []})])
+    answer = call(make_http(FakeTime(), max_retries=5), server)
+    assert (answer.status, answer.body, answer.error) == (200, {"instances": []}, None)
+    assert len(server.requests) == 3
+
+
+def test_call_returns_the_last_answer_once_retries_are_exhausted(server):
+    server.respond = lambda request: Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."})
+    answer = call(make_http(FakeTime(), max_retries=2), server)
+    assert (answer.status, answer.body["error_code"]) == (503, "APIG.0202")
+    assert isinstance(answer.error, RetriesExhausted) and answer.error.attempts == 3
+    assert len(server.requests) == 3
+
+
+def test_call_sends_a_throttled_write_again(server):
+    server.replies.extend([TRANSIENT_REPLIES["429"], Reply(200, {"job_id": "j1"})])
+    fake = FakeTime()
+    answer = call(make_http(fake, max_retries=5), server, "POST", body=BODY)
+    assert (answer.status, answer.body, answer.error) == (200, {"job_id": "j1"}, None)
+    assert len(server.requests) == 2 and fake.pauses[0] >= THROTTLED_MIN_PAUSE
+
+
+@pytest.mark.parametrize("failure", ["500", "502", "503", "504"])
+def test_call_never_sends_a_write_again_after_a_server_error_and_keeps_its_answer(server, failure):
+    server.replies.extend([TRANSIENT_REPLIES[failure], Reply(200, {"job_id": "twice"})])
+    fake = FakeTime()
+    answer = call(make_http(fake, max_retries=5), server, "PUT", body=BODY)
+    assert answer.status == int(failure)
+    assert isinstance(answer.error, UnsafeToRetryError) and "may have applied it" in str(answer.error)
+    assert len(server.requests) == 1 and fake.pauses == []
+
+
+def test_call_never_sends_a_write_again_after_a_dropped_connection(server):
+    server.replies.extend([TRANSIENT_REPLIES["dropped connection"], Reply(200, {"job_id": "twice"})])
+    with pytest.raises(UnsafeToRetryError):
+        call(make_http(FakeTime(), max_retries=5), server, "DELETE")
+    assert len(server.requests) == 1
+
+
+def test_call_never_sends_a_write_again_after_a_timeout(server):
+    server.replies.extend([Reply(200, {"job_id": "late"}, delay=3), Reply(200, {"job_id": "twice"})])
+    with pytest.raises(UnsafeToRetryError) as caught:
+        call(make_http(FakeTime(), request_timeout=0.3, max_retries=5), server, "POST", body=BODY)
+    assert len(server.requests) == 1 and isinstance(caught.value.error, TransportError)
+
+
+def test_call_sends_a_write_again_when_the_connection_was_never_made():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeTime()
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(fake, max_retries=2).call("POST", "http://127.0.0.1:%d/v2/p/instances/action" % port, body={}, write=True)
+    assert caught.value.attempts == 3 and len(fake.pauses) == 2
+
+
+@pytest.mark.parametrize("auth", [TokenAuth(AUTH_TOKEN), AkSkSigner(AK, SK, SECURITY_TOKEN)], ids=["token", "security token"])
+def test_call_masks_a_sent_token_echoed_in_any_answer(server, auth):
+    echoed = {"error_code": "APIG.0301", "error_msg": "token %s and %s refused" % (AUTH_TOKEN, SECURITY_TOKEN)}
+    server.replies.extend([Reply(200, {"echo": [AUTH_TOKEN, SECURITY_TOKEN]}), Reply(401, echoed)])
+    http = make_http(FakeTime(), auth=auth)
+    for answer in (call(http, server), call(http, server)):
+        shown = json.dumps(answer.body) + str(answer.error)
+        sent = AUTH_TOKEN if isinstance(auth, TokenAuth) else SECURITY_TOKEN
+        assert sent not in shown and "********" in shown
+
+
+def test_call_keeps_a_non_json_body_out_of_json(server):
+    server.replies.append(Reply(502, "<html>Bad Gateway</html>", {"Content-Type": "text/html"}))
+    answer = call(make_http(FakeTime(), max_retries=0), server)
+    assert (answer.status, answer.body) == (502, None)
+    assert "Bad Gateway" in str(answer.error)

@@ -1,0 +1,135 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The answers of three write calls that start background tasks, for a request already authenticated and not faulted.
+
+Paths, request bodies and answers follow the official SDK's models (huaweicloudsdkkafka, huaweicloudsdkrabbitmq,
+huaweicloudsdkrocketmq 3.1.219): ModifyInstanceConfigs, ResizeEngineInstance and BatchRestartOrDeleteInstances.
+Each accepted call creates a task on the instance (its name and timeline are the scenario's ``write_tasks``); a call
+while another task of the instance is CREATED or EXECUTING is refused, as the cloud refuses it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .dms_api import BAD_INSTANCE_ID, NO_SUCH_API, NO_SUCH_INSTANCE, UUID_RE, WRONG_PROJECT
+from .messages import error_reply, json_reply
+from .scenario import FINAL_STATUSES, Task
+
+WRITE_KINDS = ("modify_configs", "resize", "restart")
+# The cloud's documented refusal of a change while another task of the instance runs.
+JOB_RUNNING = (400, "DMS.00400017", "Job task is still running.")
+# A guess: the cloud's code for a malformed write body is not documented.
+BAD_BODY = (400, "DMS.00400000", "Invalid request body: %s")
+# The engine segment of the resize path: RocketMQ also answers to its old name.
+RESIZE_ENGINES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "rocketmq": "rocketmq", "reliability": "rocketmq"}
+RESIZE_TYPES = {"storage": ("new_storage_space",), "horizontal": ("new_broker_num", "new_storage_space"), "vertical": ("new_product_id",)}
+# A guess at which Kafka parameters apply without a restart; the answer counts them apart from the static ones.
+DYNAMIC_KAFKA_CONFIGS = ("min.insync.replicas", "message.max.bytes", "unclean.leader.election.enable", "max.connections.per.ip",
+                         "connections.max.idle.ms")
+
+
+class BadBody(ValueError):
+    """The request body is not what the call takes; the message says what is wrong."""
+
+
+def answer(scenario, kind, params, request, request_id):
+    header_project = request.headers.get("X-Project-Id")
+    if params["project_id"] != scenario.project_id or header_project not in (None, scenario.project_id):
+        return error_reply(*WRONG_PROJECT, request_id=request_id)
+    try:
+        body = json.loads(request.body.decode("utf-8")) if request.body else None
+    except ValueError:
+        body = None
+    if kind == "restart":
+        return answer_restart(scenario, body)
+    problem, instance = instance_problem(scenario, params["instance_id"])
+    if problem:
+        return error_reply(*problem)
+    if kind == "modify_configs" and instance.engine != "kafka":
+        return error_reply(*NO_SUCH_API, request_id=request_id)  # the call exists for Kafka only
+    if kind == "resize" and RESIZE_ENGINES.get(params["engine"]) != instance.engine:
+        return error_reply(*NO_SUCH_INSTANCE)  # no instance of that engine has this ID
+    try:
+        task_params, reply_fields = (modify_configs if kind == "modify_configs" else resize)(body)
+    except BadBody as problem_text:
+        return bad_body(problem_text)
+    if busy(instance):
+        return error_reply(*JOB_RUNNING)
+    task = start_task(scenario, kind, instance, task_params)
+    return json_reply(200, dict({"job_id": task.id}, **reply_fields))
+
+
+def bad_body(problem):
+    status, code, message = BAD_BODY
+    return error_reply(status, code, message % problem)
+
+
+def instance_problem(scenario, instance_id):
+    """(the error answer for this instance ID or None, the instance)."""
+    if scenario.check_instance_ids and not UUID_RE.match(instance_id):
+        return BAD_INSTANCE_ID, None
+    instance = scenario.instances.get(instance_id)
+    if instance is None:
+        return NO_SUCH_INSTANCE, None
+    instance.reach()
+    return None, instance
+
+
+def busy(instance):
+    now = instance.clock.now()
+    return any(task.entry_at(now)[1] not in FINAL_STATUSES for task in instance.visible_tasks(now))
+
+
+def start_task(scenario, kind, instance, task_params):
+    spec = scenario.write_tasks[kind].task_spec(instance.clock.now(), task_params)
+    task = Task(spec, instance.next_id(), instance.defaults, instance.clock.origin_wall, kind)
+    instance.tasks.insert(0, task)
+    return task
+
+
+def modify_configs(body):
+    """ModifyInstanceConfigsReq: {"kafka_configs": [{"name", "value"}]}; the answer counts dynamic and static parameters."""
+    configs = body.get("kafka_configs") if isinstance(body, dict) else None
+    if not isinstance(configs, list) or not configs:
+        raise BadBody("kafka_configs must be a non-empty list")
+    for config in configs:
+        if not isinstance(config, dict) or not all(isinstance(config.get(key), str) and config[key] for key in ("name", "value")):
+            raise BadBody("each of kafka_configs needs a name and a value, both strings")
+    dynamic = [config for config in configs if config["name"] in DYNAMIC_KAFKA_CONFIGS]
+    static = [config for config in configs if config["name"] not in DYNAMIC_KAFKA_CONFIGS]
+    return {"static_configs": static, "dynamic_configs": dynamic}, {"dynamic_config": len(dynamic), "static_config": len(static)}
+
+
+def resize(body):
+    """ResizeEngineInstanceReq: oper_type and the fields that type needs; the answer is the job ID alone."""
+    oper_type = body.get("oper_type") if isinstance(body, dict) else None
+    if oper_type not in RESIZE_TYPES:
+        raise BadBody("oper_type must be one of %s" % ", ".join(RESIZE_TYPES))
+    missing = [field for field in RESIZE_TYPES[oper_type] if body.get(field) in (None, "")]
+    if missing:
+        raise BadBody("oper_type %s needs %s" % (oper_type, " and ".join(missing)))
+    space = body.get("new_storage_space")
+    if space is not None and (not isinstance(space, int) or isinstance(space, bool) or space <= 0 or space % 100):
+        raise BadBody("new_storage_space must be a positive multiple of 100")
+    return body, {}
+
+
+def answer_restart(scenario, body):
+    """BatchRestartOrDeleteInstanceReq with action restart: one result per instance and no job ID.
+
+    Each instance is judged alone: an unknown or busy one fails, the others restart (a task each).
+    """
+    instances = body.get("instances") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("action") != "restart":
+        return bad_body("action must be restart (the emulator does not delete instances)")
+    if not isinstance(instances, list) or not instances or not all(isinstance(ident, str) for ident in instances):
+        return bad_body("instances must be a non-empty list of instance IDs")
+    results = []
+    for instance_id in instances:
+        problem, instance = instance_problem(scenario, instance_id)
+        restarted = problem is None and not busy(instance)
+        if restarted:
+            start_task(scenario, "restart", instance, {})
+        results.append({"result": "success" if restarted else "failed", "instance": instance_id})
+    return json_reply(200, {"results": results})

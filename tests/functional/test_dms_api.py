@@ -1,0 +1,200 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hwcloud.dms.dms_api end to end: the recipes of docs/recipes.md as real ansible-playbook runs against the emulator.
+
+Connection options come from ``module_defaults: group/hwcloud.dms.dms`` (the harness puts them there), so every
+run also shows that dms_api is in the action group. The emulator's write calls create tasks whose timelines the
+scenario's ``write_tasks`` sets; its request log shows what was sent, and how often.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, PROJECT_ID, SECRET_KEY, assert_no_traceback, logged, scenario
+
+API = "hwcloud.dms.dms_api"
+CONFIGS_PATH = "/v2/{project_id}/instances/%s/configs" % INSTANCE_ID
+RESIZE_PATH = "/v2/kafka/{project_id}/instances/%s/extend" % INSTANCE_ID
+RESTART_PATH = "/v2/{project_id}/instances/action"
+RETENTION = {"kafka_configs": [{"name": "log.retention.hours", "value": "168"}]}
+SHORT = [[0, "CREATED"], [0.5, "EXECUTING"], [2, "SUCCESS"]]
+LONG = [[0, "CREATED"], [1, "EXECUTING"], [120, "SUCCESS"]]
+# The canary in a form that survives partial printing (a truncated or re-encoded secret still contains it).
+CANARY_CORE = SECRET_KEY.split("-", 1)[1]
+
+
+def writes_scenario(timeline=None, **extra):
+    """One Kafka instance with a finished history; every write call starts a task on ``timeline``."""
+    return scenario(tasks=[{"name": "kafkaConfigModify", "status": "SUCCESS", "created_offset": -3600}],
+                    write_tasks={call: {"timeline": timeline or SHORT} for call in ("modify_configs", "resize", "restart")}, **extra)
+
+
+def api(title, **options):
+    return {"name": title, API: options}
+
+
+def wait(title, **options):
+    options.setdefault("instance_id", INSTANCE_ID)
+    options.setdefault("timeout", 60)
+    return {"name": title, "hwcloud.dms.wait_for_task": options}
+
+
+def assert_clean(run):
+    for result in run.results:
+        assert_no_traceback(run, result)
+    assert SECRET_KEY not in run.output and CANARY_CORE not in run.output
+    assert CANARY_CORE not in json.dumps(run.results)
+
+
+def test_recipe_modify_configs_then_wait_on_the_job_id(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([
+        wait("Gate", idle=True),
+        api("Change the configuration", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+        wait("Wait for the change", task_id="{{ result_1.job_id }}"),
+        {"name": "Report", "hwcloud.dms.dms_task_info": {"instance_id": INSTANCE_ID, "task_id": ["{{ result_1.job_id }}"]}},
+    ], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    gate, change, waited, report = run.results
+    assert change["changed"] is True and change["status"] == 200 and change["request_id"]
+    assert change["json"] == {"job_id": change["job_id"], "dynamic_config": 0, "static_config": 1}
+    assert change["url"] == "%s/v2/%s/instances/%s/configs" % (emulator.url, PROJECT_ID, INSTANCE_ID)
+    assert waited["status"] == "SUCCESS" and waited["task"]["id"] == change["job_id"]
+    [task] = report["tasks"]
+    assert (task["name"], task["status"], task["params"]["static_configs"]) == ("kafkaConfigModify", "SUCCESS", RETENTION["kafka_configs"])
+    assert gate["changed"] is False
+    assert [entry["auth"] for entry in logged(emulator, kind="modify_configs")] == ["aksk"]
+    assert_clean(run)
+
+
+def test_recipe_resize_then_wait_on_the_job_id(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([
+        api("Resize the storage", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
+        wait("Wait for the resize", task_id="{{ result_0.job_id }}"),
+    ], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    resize, waited = run.results
+    assert resize["json"] == {"job_id": resize["job_id"]} and resize["changed"] is True
+    assert (waited["status"], waited["task"]["name"]) == ("SUCCESS", "resizeInstance")
+    assert_clean(run)
+
+
+def test_recipe_restart_has_no_job_id_so_the_task_is_waited_for_by_name(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([
+        {"name": "Remember when the restart starts", "ansible.builtin.set_fact": {"restart_started": "{{ now(utc=true).isoformat() }}"}},
+        api("Restart", method="POST", path=RESTART_PATH, body={"action": "restart", "instances": [INSTANCE_ID]}),
+        {"name": "Every instance restarted", "ansible.builtin.assert": {
+            "that": ["result_1.json.results | rejectattr('result', 'eq', 'success') | list | length == 0"]}},
+        wait("Wait for the restart", name="restartInstance", created_after="{{ restart_started }}"),
+    ], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    restart, waited = run.results[1], run.results[3]
+    assert restart["job_id"] is None and restart["json"] == {"results": [{"result": "success", "instance": INSTANCE_ID}]}
+    assert (waited["status"], waited["task"]["name"]) == ("SUCCESS", "restartInstance")
+    assert_clean(run)
+
+
+def test_recipe_reading_any_resource_with_get(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([
+        api("List the tasks", path="/v2/{project_id}/instances/%s/tasks" % INSTANCE_ID, query={"start": 1, "limit": 5}),
+        api("A resource that may be missing", path="/v2/{project_id}/instances/%s/nothing" % INSTANCE_ID, status_code=[200, 404]),
+    ], check=True, ignore_errors=False)
+    assert run.returncode == 0, run.output
+    listing, missing = run.results
+    assert listing["changed"] is False and listing["json"]["task_count"] == "1"
+    assert listing["url"].endswith("/tasks?limit=5&start=1")
+    assert (missing["status"], missing["json"]["error_code"], missing["changed"]) == (404, "APIG.0101", False)
+    assert [entry["query"] for entry in logged(emulator, kind="list")] == [{"start": "1", "limit": "5"}]
+    assert_clean(run)
+
+
+def test_a_change_while_another_runs_is_refused_and_the_gate_avoids_it(emulator, playbook):
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [4, "SUCCESS"]]))
+    run = playbook.run([
+        api("Resize", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
+        api("Change at once", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+        wait("Gate", idle=True),
+        api("Change after the gate", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+    ])
+    resize, refused, gate, accepted = run.results
+    assert resize["changed"] is True and gate.get("failed") is not True
+    assert refused["failed"] is True and refused["changed"] is False
+    for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", refused["request_id"]):
+        assert part in refused["msg"]
+    assert (refused["status"], refused["json"]["error_code"], refused["error"]["error_code"]) == (400, "DMS.00400017", "DMS.00400017")
+    assert accepted["changed"] is True and accepted["job_id"]
+    assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [400, 200], "the refusal is not retried"
+    assert_clean(run)
+
+
+def test_check_mode_sends_no_write(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION)], check=True, ignore_errors=False)
+    assert run.returncode == 0, run.output
+    [result] = run.results
+    assert (result["changed"], result["status"], result["body"], result["method"]) == (True, None, RETENTION, "PUT")
+    assert result["url"] == "%s/v2/%s/instances/%s/configs" % (emulator.url, PROJECT_ID, INSTANCE_ID)
+    assert emulator.requests() == []
+
+
+def test_a_write_is_resent_after_throttling_and_never_after_a_server_error(emulator, playbook):
+    emulator.load(writes_scenario(faults=[
+        {"kind": "resize", "nth": 1, "status": 429},
+        {"kind": "modify_configs", "nth": 1, "status": 503},
+    ]))
+    run = playbook.run([
+        api("Resize, throttled once", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
+        wait("Let it end", task_id="{{ result_0.job_id }}"),
+        api("Change, answered 503", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+    ])
+    resize, _waited, change = run.results
+    assert resize["changed"] is True and [entry["status"] for entry in logged(emulator, kind="resize")] == [429, 200]
+    assert change["failed"] is True and change["status"] == 503
+    assert "may or may not have been applied" in change["msg"] and "not sent again" in change["msg"]
+    assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [503]
+    assert_clean(run)
+
+
+def test_an_authentication_failure_is_sent_once(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([api("Change with a wrong key", method="PUT", path=CONFIGS_PATH, body=RETENTION)],
+                       defaults=playbook.connection(secret_key="SKWRONG-" + CANARY_CORE[::-1]))
+    [result] = run.results
+    assert result["failed"] is True and "HTTP 401 APIG.0301" in result["msg"] and result["status"] == 401
+    assert len(emulator.requests()) == 1
+    assert_clean(run)
+
+
+def test_bad_input_is_refused_before_any_request(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([
+        api("Another placeholder", method="PUT", path="/v2/{project_id}/instances/{instance_id}/configs", body=RETENTION),
+        api("A URL", path="https://dms.example.com/v2/{project_id}/instances"),
+        api("A string body", method="PUT", path=CONFIGS_PATH, body="kafka_configs"),
+        api("A lower-case method", method="put", path=CONFIGS_PATH),
+    ])
+    messages = [result["msg"] for result in run.results]
+    assert all(result["failed"] is True for result in run.results)
+    assert messages[0].startswith("path: only {project_id} is filled in; put the value of {instance_id} in the path")
+    assert messages[1].startswith("path must be below the endpoint, not a URL")
+    assert messages[2].startswith("body must be a dict or a list")
+    assert "method" in messages[3] and "GET, POST, PUT, DELETE" in messages[3]
+    assert emulator.requests() == []
+    assert_clean(run)
+
+
+def test_the_secret_never_shows_at_vvvv(emulator, playbook):
+    emulator.load(writes_scenario(timeline=LONG))
+    run = playbook.run([
+        api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+        api("Change again, refused", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+        api("Check-mode write", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
+        api("Read", path="/v2/{project_id}/instances/%s/tasks" % INSTANCE_ID),
+    ], args=["-vvvv"])
+    assert "ESTABLISH LOCAL CONNECTION" in run.output or "task path" in run.output.lower(), "the run was at -vvvv"
+    assert run.results[0]["changed"] is True and run.results[1]["failed"] is True and run.results[3]["status"] == 200
+    assert_clean(run)

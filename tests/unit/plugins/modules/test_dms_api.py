@@ -1,0 +1,300 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""hwcloud.dms.dms_api: main() end to end through AnsibleModule, against a scripted HTTP server on 127.0.0.1.
+
+The real client and HTTP stack run; only the pauses between retries are recorded instead of slept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.hwcloud.dms.plugins.modules import dms_api
+from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
+from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older ansible-core: the module arguments are read from basic._ANSIBLE_ARGS
+    patch_module_args = None
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+CANARY = "SK-canary-never-print-me-0d9e8f7a6b5c4d3e"
+TOKEN_CANARY = "TOKEN-canary-never-print-me-1a2b3c4d"
+ACCESS_KEY = "AKUNITTEST0000000000"
+PROJECT = "0123456789abcdef0123456789abcdef"
+REGION = "ap-southeast-1"
+CONFIGS_PATH = "/v2/%s/instances/%s/configs" % (PROJECT, INSTANCE)
+CONFIGS = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+BUSY = Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-busy"})
+
+
+@contextlib.contextmanager
+def module_args(monkeypatch, args):
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+    else:  # pragma: no cover - ansible-core before 2.19
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+        yield
+
+
+class Run:
+    def __init__(self, code, out, err, pauses):
+        self.code = code
+        self.out = out
+        self.err = err
+        self.result = json.loads(out)
+        self.pauses = pauses
+
+
+@pytest.fixture(name="server")
+def server_fixture(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ScriptedServer() as server:
+        yield server
+
+
+@pytest.fixture(name="run_main")
+def run_main_fixture(monkeypatch, capsys, server):
+    for entry in COMMON_OPTIONS.values():
+        for name in entry.get("env", []):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(dms_api, "REQUESTS_IMPORT_ERROR", None)
+
+    def run(**overrides):
+        args = {"access_key": ACCESS_KEY, "secret_key": CANARY, "region": REGION, "project_id": PROJECT,
+                "endpoint": server.url, "iam_endpoint": server.url, "max_retries": 3, "request_timeout": 5,
+                "path": "/v2/{project_id}/instances/%s/configs" % INSTANCE}
+        args.update(overrides)
+        args = dict((key, value) for key, value in args.items() if value is not None)
+        pauses = []
+
+        def client_without_sleeping(settings):
+            http = HttpClient(make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
+                              sleep=pauses.append)
+            return DmsClient(settings, http=http)
+
+        monkeypatch.setattr(dms_api, "DmsClient", client_without_sleeping)
+        capsys.readouterr()
+        with module_args(monkeypatch, args):
+            with pytest.raises(SystemExit) as caught:
+                dms_api.main()
+        captured = capsys.readouterr()
+        run = Run(caught.value.code, captured.out, captured.err, pauses)
+        assert CANARY not in captured.out + captured.err and TOKEN_CANARY not in captured.out + captured.err
+        return run
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------------
+# Accepted answers
+
+
+def test_a_read_returns_the_answer_unchanged(run_main, server):
+    server.replies.append(Reply(200, {"kafka_configs": []}, {"X-Request-Id": "req-1"}))
+    run = run_main(query={"limit": 10})
+    assert run.code == 0
+    result = run.result
+    assert (result["changed"], result["status"], result["json"], result["request_id"]) == (False, 200, {"kafka_configs": []}, "req-1")
+    assert result["job_id"] is None and result["method"] == "GET"
+    assert result["url"] == "%s%s?limit=10" % (server.url, CONFIGS_PATH)
+    [request] = server.requests
+    assert (request.method, request.path, request.query, request.body) == ("GET", CONFIGS_PATH, [("limit", "10")], b"")
+    assert request.headers["Authorization"].startswith("SDK-HMAC-SHA256 Access=%s," % ACCESS_KEY)
+
+
+def test_a_write_returns_its_job_id_and_is_a_change(run_main, server):
+    server.replies.append(Reply(200, {"job_id": "8abfa7b272adc5b40172b73130065ae7", "dynamic_config": 0, "static_config": 1}))
+    run = run_main(method="PUT", body=CONFIGS)
+    assert run.code == 0
+    assert (run.result["changed"], run.result["job_id"], run.result["status"]) == (True, "8abfa7b272adc5b40172b73130065ae7", 200)
+    [request] = server.requests
+    assert request.method == "PUT" and json.loads(request.body.decode("utf-8")) == CONFIGS
+
+
+def test_a_list_body_is_sent_as_json(run_main, server):
+    server.replies.append(Reply(200, {"results": []}))
+    run_main(method="POST", path="/v2/{project_id}/instances/action", body=[{"a": 1}])
+    assert json.loads(server.requests[0].body.decode("utf-8")) == [{"a": 1}]
+
+
+def test_an_empty_answer_is_null_json(run_main, server):
+    server.replies.append(Reply(204, ""))
+    run = run_main(method="DELETE", path="/v2/{project_id}/instances/%s/tasks/t1" % INSTANCE)
+    assert (run.code, run.result["status"], run.result["json"], run.result["changed"]) == (0, 204, None, True)
+
+
+def test_a_status_the_user_accepts_is_returned_without_failing(run_main, server):
+    server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
+    run = run_main(status_code=[200, 404])
+    assert run.code == 0 and "failed" not in run.result
+    assert (run.result["status"], run.result["json"]["error_code"]) == (404, "DMS.00404022")
+
+
+def test_a_write_with_an_accepted_error_status_is_no_change(run_main, server):
+    server.replies.append(BUSY)
+    run = run_main(method="PUT", body=CONFIGS, status_code=[200, 400])
+    assert (run.code, run.result["changed"], run.result["status"]) == (0, False, 400)
+
+
+# ------------------------------------------------------------------------------------------------
+# Refused answers: failed, with the status, the API's code and message, the request ID, and the body
+
+
+def test_a_refused_write_fails_with_everything_the_api_said(run_main, server):
+    server.replies.append(BUSY)
+    run = run_main(method="PUT", body=CONFIGS)
+    result = run.result
+    assert run.code == 1 and result["failed"] is True and result["changed"] is False
+    for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", "req-busy", "PUT", CONFIGS_PATH):
+        assert part in result["msg"]
+    assert (result["status"], result["json"], result["request_id"]) == (400, BUSY.body, "req-busy")
+    assert result["error"] == {"http_status": 400, "error_code": "DMS.00400017", "error_msg": "Job task is still running.",
+                               "request_id": "req-busy"}
+    assert len(server.requests) == 1
+
+
+def test_a_success_outside_status_code_fails_saying_so(run_main, server):
+    server.replies.append(Reply(200, {"job_id": "j1"}))
+    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={}, status_code=[201, 202])
+    assert run.code == 1
+    assert "answered HTTP 200, which is not in status_code (201, 202)" in run.result["msg"]
+    assert (run.result["status"], run.result["json"], run.result["changed"]) == (200, {"job_id": "j1"}, False)
+
+
+def test_an_authentication_failure_is_never_retried(run_main, server):
+    server.replies.extend([Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"}), Reply(200, {})])
+    run = run_main()
+    assert run.code == 1 and "APIG.0301" in run.result["msg"]
+    assert len(server.requests) == 1 and run.pauses == []
+
+
+def test_no_such_api_points_at_the_path_too(run_main, server):
+    server.replies.append(Reply(404, {"error_code": "APIG.0101", "error_msg": "The API does not exist."}))
+    run = run_main(path="/v2/{project_id}/instancez")
+    assert run.code == 1 and run.result["msg"].endswith("check endpoint and region; or check path")
+
+
+# ------------------------------------------------------------------------------------------------
+# Retries: reads as ever, writes only when they certainly did not reach the service
+
+
+def test_a_read_is_retried_after_a_server_error(run_main, server):
+    server.replies.extend([Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."}), Reply(200, {"ok": True})])
+    run = run_main()
+    assert (run.code, run.result["json"]) == (0, {"ok": True})
+    assert len(server.requests) == 2
+
+
+def test_a_read_that_keeps_failing_returns_the_last_answer(run_main, server):
+    server.respond = lambda request: Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."})
+    run = run_main(max_retries=2)
+    assert run.code == 1 and "gave up after 3 attempts" in run.result["msg"]
+    assert (run.result["status"], run.result["json"]["error_code"], run.result["error"]["error_code"]) == (503, "APIG.0202", "APIG.0202")
+
+
+def test_a_throttled_write_is_sent_again(run_main, server):
+    server.replies.extend([Reply(429, {"error_code": "APIG.0308", "error_msg": "throttled"}), Reply(200, {"job_id": "j1"})])
+    run = run_main(method="PUT", body=CONFIGS)
+    assert (run.code, run.result["job_id"]) == (0, "j1")
+    assert len(server.requests) == 2 and len(run.pauses) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_write_after_a_server_error_is_never_sent_again(run_main, server, status):
+    server.replies.extend([Reply(status, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."}), Reply(200, {"job_id": "twice"})])
+    run = run_main(method="POST", path="/v2/kafka/{project_id}/instances/%s/extend" % INSTANCE, body={"oper_type": "storage"})
+    assert run.code == 1 and len(server.requests) == 1 and run.pauses == []
+    assert "may or may not have been applied" in run.result["msg"] and "not sent again" in run.result["msg"]
+    assert run.result["status"] == status and run.result["error"]["http_status"] == status
+
+
+def test_a_write_whose_connection_dropped_is_never_sent_again(run_main, server):
+    server.replies.extend([Reply(drop=True), Reply(200, {"job_id": "twice"})])
+    run = run_main(method="PUT", body=CONFIGS)
+    assert run.code == 1 and len(server.requests) == 1
+    assert "may or may not have been applied" in run.result["msg"]
+    assert (run.result["status"], run.result["json"], run.result["url"]) == (None, None, server.url + CONFIGS_PATH)
+
+
+def test_a_write_that_timed_out_is_never_sent_again(run_main, server):
+    server.replies.extend([Reply(200, {"job_id": "late"}, delay=2), Reply(200, {"job_id": "twice"})])
+    run = run_main(method="PUT", body=CONFIGS, request_timeout=0.3)
+    assert run.code == 1 and len(server.requests) == 1
+    assert "may or may not have been applied" in run.result["msg"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Check mode
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_check_mode_sends_no_write_and_says_what_it_would_have_sent(run_main, server, method):
+    run = run_main(method=method, body=CONFIGS, query={"force": True}, _ansible_check_mode=True)
+    assert run.code == 0 and server.requests == []
+    result = run.result
+    assert (result["changed"], result["method"], result["body"], result["status"]) == (True, method, CONFIGS, None)
+    assert result["url"] == "%s%s?force=true" % (server.url, CONFIGS_PATH)
+    assert "not sent" in result["msg"]
+
+
+def test_check_mode_sends_a_read(run_main, server):
+    server.replies.append(Reply(200, {"configs": []}))
+    run = run_main(_ansible_check_mode=True)
+    assert (run.code, run.result["changed"], run.result["json"]) == (0, False, {"configs": []})
+    assert len(server.requests) == 1
+
+
+def test_check_mode_still_looks_the_project_id_up(run_main, server):
+    server.replies.append(Reply(200, {"projects": [{"id": "looked-up", "name": REGION}]}))
+    run = run_main(method="PUT", body=CONFIGS, project_id=None, _ansible_check_mode=True)
+    assert run.code == 0 and run.result["url"] == "%s/v2/looked-up/instances/%s/configs" % (server.url, INSTANCE)
+    assert [request.path for request in server.requests] == ["/v3/projects"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad input: refused naming the option, before any request
+
+
+@pytest.mark.parametrize("overrides, start", [
+    ({"path": "/v2/{project_id}/instances/{instance_id}/configs"}, "path: only {project_id} is filled in"),
+    ({"path": "https://dms.example.com/v2/x"}, "path must be below the endpoint"),
+    ({"path": "/v2/{project_id}/instances/../configs"}, "path must not contain a '..' segment"),
+    ({"query": {"engine": None}}, "query: the value of engine"),
+    ({"body": "kafka_configs=1", "method": "PUT"}, "body must be a dict or a list"),
+    ({"body": {"ratio": float("nan")}, "method": "PUT"}, "body cannot be sent as JSON"),
+    ({"status_code": []}, "status_code must list at least one HTTP status"),
+    ({"status_code": [200, 999]}, "status_code must be an integer from 100 to 599, got 999"),
+    ({"status_code": [float("inf")]}, "status_code must be a finite number within its documented range, got [inf]"),
+    ({"max_retries": float("inf")}, "max_retries must be a finite number within its documented range, got inf"),
+    ({"secret_key": None}, "secret_key is missing"),
+], ids=["placeholder", "url", "dot dot", "query", "body string", "body nan", "no status", "bad status", "infinite status",
+        "infinite retries", "no secret key"])
+def test_bad_input_fails_naming_the_option_before_any_request(run_main, server, overrides, start):
+    run = run_main(**overrides)
+    assert run.code == 1 and run.result["msg"].startswith(start), run.result["msg"]
+    assert server.requests == [] and run.result["status"] is None and "exception" not in run.result
+
+
+def test_a_project_lookup_failure_says_nothing_was_sent(run_main, server):
+    server.replies.append(Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"}))
+    run = run_main(method="PUT", body=CONFIGS, project_id=None)
+    assert run.code == 1 and run.result["msg"].startswith("The DMS API call was not sent: HTTP 401 APIG.0301")
+    assert [request.path for request in server.requests] == ["/v3/projects"]
+
+
+def test_a_token_echoed_by_the_api_is_masked(run_main, server):
+    server.replies.append(Reply(400, {"error_code": "DMS.00400000", "error_msg": "bad token %s" % TOKEN_CANARY, "echo": TOKEN_CANARY}))
+    run = run_main(access_key=None, secret_key=None, auth_token=TOKEN_CANARY)
+    assert run.code == 1 and "********" in run.result["msg"] and run.result["json"]["echo"] == "********"
+    assert server.requests[0].headers["X-Auth-Token"] == TOKEN_CANARY
