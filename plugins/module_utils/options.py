@@ -15,7 +15,9 @@ import re
 from collections import namedtuple
 from urllib.parse import urlsplit
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import env_fallback
+from ansible.module_utils.common.validation import check_type_float, check_type_int
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
@@ -184,6 +186,39 @@ class ConnectionSettings(namedtuple("ConnectionSettings", [
 
 
 _REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
+
+
+NUMBER_CONVERTERS = {"int": check_type_int, "float": check_type_float}
+
+
+def ansible_module(spec, failed_result=None, **kwargs):
+    """AnsibleModule(argument_spec=spec, ...) that refuses an infinite or oversized number naming its option.
+
+    ansible-core's conversion of int and float options raises OverflowError on such a value instead of refusing it,
+    which ends the module in a traceback. Then the numbers are taken as given and converted here, one by one; the
+    refusal carries ``failed_result`` (the module's return values for a failure before any request).
+    """
+    try:
+        return AnsibleModule(argument_spec=spec, **kwargs)
+    except OverflowError:
+        pass
+    as_given = {}
+    for name, option in spec.items():
+        as_given[name] = dict((key, "raw" if key in ("type", "elements") and value in NUMBER_CONVERTERS else value)
+                              for key, value in option.items())
+    module = AnsibleModule(argument_spec=as_given, **kwargs)
+    for name, option in spec.items():
+        value = module.params.get(name)
+        if value is None:
+            continue
+        try:
+            if option.get("type") in NUMBER_CONVERTERS:
+                module.params[name] = NUMBER_CONVERTERS[option["type"]](value)
+            elif option.get("elements") in NUMBER_CONVERTERS:
+                module.params[name] = [NUMBER_CONVERTERS[option["elements"]](element) for element in value]
+        except (OverflowError, TypeError, ValueError):
+            module.fail_json(msg="%s must be a finite number within its documented range, got %s" % (name, _shown(value)), **(failed_result or {}))
+    return module
 
 
 def argument_spec(**plugin_options):

@@ -210,15 +210,14 @@ error:
       sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    argument_spec, connection_settings, number_option, path_segment_option, time_option,
-)
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, newest_first, select_tasks
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import ansible_module, argument_spec, connection_settings
+from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES
 
 ARGUMENT_SPEC = argument_spec(
     instance_id=dict(type="str", required=True),
@@ -229,25 +228,9 @@ ARGUMENT_SPEC = argument_spec(
     end_time=dict(type="str"),
     limit=dict(type="int"),
 )
-MAX_LIMIT = 100000
 
 
-def read_tasks(client, params):
-    """(the selected tasks newest first, the TaskListing read or None). Raises ConfigurationError on bad input before any request."""
-    instance_id = path_segment_option("instance_id", params["instance_id"])
-    begin = time_option("begin_time", params["begin_time"])
-    end = time_option("end_time", params["end_time"])
-    if begin and end and end < begin:
-        raise ConfigurationError("end_time (%s) is before begin_time (%s)" % (params["end_time"], params["begin_time"]))
-    limit = number_option("limit", params["limit"], 1, MAX_LIMIT, integer=True) if params["limit"] is not None else None
-    task_ids = [path_segment_option("task_id", task_id) for task_id in params["task_id"] or []]
-    listing = None
-    if task_ids:
-        found = (client.get_task(instance_id, task_id) for task_id in dict.fromkeys(task_ids))
-        tasks = newest_first(task for task in found if task)
-    else:
-        tasks = listing = client.list_tasks(instance_id, begin_time=begin, end_time=end)
-    return select_tasks(tasks, params["status"], params["name"], begin, end, limit), listing
+NOTHING_READ = {"tasks": [], "task_count": 0, "complete": False}
 
 
 def failure_result(error):
@@ -256,18 +239,18 @@ def failure_result(error):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = ansible_module(ARGUMENT_SPEC, failed_result=NOTHING_READ, supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     instance_id = module.params["instance_id"]
     try:
         client = DmsClient(connection_settings(module.params))
-        tasks, listing = read_tasks(client, module.params)
+        tasks, listing = read_tasks(client, info_selection(module.params))
     except ConfigurationError as error:
-        module.fail_json(msg=str(error), tasks=[], task_count=0, complete=False)
+        module.fail_json(msg=str(error), **NOTHING_READ)
     except DmsError as error:
         module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error),
-                         tasks=[], task_count=0, complete=False, **failure_result(error))
+                         **dict(NOTHING_READ, **failure_result(error)))
     complete = listing is None or listing.complete is not False
     if not complete:
         module.warn("The listing of instance %s stopped at %d of the %d tasks the API counted: tasks may be missing from the result"

@@ -8,6 +8,7 @@ import re
 
 from .clock import parse_api_time
 from .messages import Reply, error_reply, first_values, json_reply
+from .scenario import FINAL_STATUSES
 
 ENGINES_WITH_PROGRESS = ("kafka", "rocketmq")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -20,6 +21,8 @@ BAD_LIMIT = (400, "DMS.10240042", "Invalid limit: must be an integer from 1 to 1
 BAD_START = (400, "DMS.10240043", "Invalid start: must be an integer of at least 1.")
 # The cloud's own message, placeholder and all.
 BAD_TIME = (400, "DMS.00400062", "Invalid {0} parameter in the request.")
+# A guess: the cloud does not document its answer to deleting a task that has not finished (delete_active: allow deletes it).
+ACTIVE_TASK_NOT_DELETABLE = (400, "DMS.00400071", "The task is still running and cannot be deleted.")
 EMPTY_PROGRESS = {"progress_percentage": 0, "remain_time": 0, "step_list": []}
 
 
@@ -46,6 +49,8 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
     if kind == "show":
         return json_reply(200, {"task_count": "1", "tasks": [task.to_api(now, instance.clock)]})
     if kind == "delete":
+        if scenario.refuse_active_deletes and task.entry_at(now)[1] not in FINAL_STATUSES:
+            return error_reply(*ACTIVE_TASK_NOT_DELETABLE)
         task.delete(now, keep_listed=scenario.keep_deleted_tasks)
         return Reply(204)
     if task.has_progress:

@@ -175,6 +175,29 @@ def test_deleted_tasks_can_stay_listed_as_deleted(server):
     load_refused(server, scenario(deleted_tasks="kept"), "deleted_tasks")
 
 
+ACTIVE_TASKS = [
+    {"id": "t-created", "name": "kafkaConfigModify", "status": "CREATED"},
+    {"id": "t-executing", "name": "kafkaConfigModify", "timeline": [[0, "EXECUTING"], [300, "SUCCESS"]]},
+    {"id": "t-done", "name": "kafkaConfigModify", "status": "FAILED"},
+]
+
+
+def test_deleting_an_active_task_is_refused_by_default(server):
+    api = Api(server, scenario(tasks=ACTIVE_TASKS))
+    for task_id in ("t-created", "t-executing"):
+        refused(api.call("DELETE", "/" + task_id), 400, "DMS.00400071", "The task is still running and cannot be deleted.")
+        assert api.get("/" + task_id).status_code == 200, "a refused delete leaves the task"
+    assert api.call("DELETE", "/t-done").status_code == 204
+
+
+def test_deleting_an_active_task_can_be_allowed(server):
+    api = Api(server, scenario(tasks=ACTIVE_TASKS, delete_active="allow"))
+    for task_id in ("t-created", "t-executing"):
+        assert api.call("DELETE", "/" + task_id).status_code == 204
+        refused(api.get("/" + task_id), 404, "DMS.00404000")
+    load_refused(server, scenario(delete_active="never"), "delete_active")
+
+
 # -- fault actions and bodies --------------------------------------------------------------------------
 
 def test_throttling_has_no_retry_after_unless_given(server):

@@ -822,7 +822,8 @@ def test_gate_fails_when_a_tracked_task_fails(clock):
 
 
 def test_gate_ignores_tasks_that_already_ended(clock):
-    dms, listener, waiter = make(clock, [FakeTask("old-bad", "resize", [(-300, "FAILED")]), FakeTask("a", "x", [(-10, "EXECUTING"), (5, "SUCCESS")])], idle=True)
+    dms, listener, waiter = make(clock, [FakeTask("old-bad", "resize", [(-300, "FAILED")]), FakeTask("a", "x", [(-10, "EXECUTING"), (5, "SUCCESS")])],
+                                 idle=True)
     outcome = waiter.wait()
     assert not outcome.failed
     assert [task["id"] for task in outcome.tasks] == ["a"]

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """hwcloud.dms.dms_task_info: the module logic with the DMS client faked at its boundary (issue 4).
 
-``read_tasks`` and ``failure_result`` are called directly; ``main`` runs end to end through AnsibleModule with
+The selection (``info_selection`` and ``read_tasks`` of module_utils/selection.py, which the module calls) and
+``failure_result`` are called directly; ``main`` runs end to end through AnsibleModule with
 module arguments patched in, ``DmsClient`` replaced by the fake, and the result read back from stdout.
 """
 
@@ -21,6 +22,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, InstanceNotFoundError, MalformedIdError, NotFoundError, RetriesExhausted, TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
+from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
 
 try:  # ansible-core 2.19 and later
     from ansible.module_utils.testing import patch_module_args
@@ -119,7 +121,7 @@ def params(**overrides):
 
 def read(client, values):
     """The selected tasks of read_tasks (its listing is looked at by the tests of main)."""
-    return dms_task_info.read_tasks(client, values)[0]
+    return read_tasks(client, info_selection(values))[0]
 
 
 def ids(tasks):
@@ -314,7 +316,7 @@ def test_limit_stops_a_listing_longer_than_needed():
             return LongListing(self)
 
     client = LongListingClient()
-    tasks, listing = dms_task_info.read_tasks(client, params(limit=4, status=["FAILED"]))
+    tasks, listing = read_tasks(client, info_selection(params(limit=4, status=["FAILED"])))
     assert ids(tasks) == ["n3", "n6", "n9", "n12"]
     assert client.consumed == 12
     assert listing.complete is None  # stopped by the limit: neither complete nor truncated
@@ -578,7 +580,7 @@ def test_main_unknown_status_is_refused_by_the_argument_spec(run_main):
 @pytest.mark.parametrize("task_id", [None, ["t05"]], ids=["listing", "task-id"])
 def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_id):
     error = InstanceNotFoundError(404, "DMS.00404022", "The instance does not exist.", "req-404",
-                          method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
+                                  method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
     client = FakeClient(error=error)
     run = run_main(module_args_for(task_id=task_id), client)
     assert_failed_cleanly(run)
@@ -661,7 +663,9 @@ def test_main_malformed_task_id_fails_naming_the_option_and_value(run_main):
     ({"limit": 2 ** 63}, "limit"),
     ({"limit": 100001}, "limit"),
     ({"begin_time": "2024-05-01T00:00:00+25:00"}, "begin_time"),
-], ids=["dotdot-instance", "dot-task", "huge-limit", "limit-over-range", "offset-beyond-14h"])
+    ({"limit": float("inf")}, "limit"),
+    ({"request_timeout": 10 ** 400}, "request_timeout"),
+], ids=["dotdot-instance", "dot-task", "huge-limit", "limit-over-range", "offset-beyond-14h", "infinite-limit", "timeout-beyond-floats"])
 def test_main_values_the_http_stack_or_the_api_cannot_carry_fail_before_any_request(run_main, overrides, option):
     client = FakeClient()
     run = run_main(module_args_for(**overrides), client)

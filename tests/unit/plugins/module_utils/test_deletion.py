@@ -1,0 +1,125 @@
+# Copyright: hwcloud.dms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deleting selected tasks: active ones kept, which failed delete lets the next one go ahead, what each outcome holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.hwcloud.dms.plugins.module_utils.deletion import (
+    DeletionOutcome, concerns_one_task, delete_tasks, deletion_diff, split_active,
+)
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, InstanceNotFoundError, MalformedAnswerError,
+    MalformedIdError, NotFoundError, RetriesExhausted, TransportError, UnsafeToRetryError,
+)
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+
+
+def task(task_id, status="SUCCESS"):
+    return {"id": task_id, "name": "kafkaConfigModify", "status": status}
+
+
+class FakeClient:
+    def __init__(self, answers, listed=(), read_error=None):
+        self.answers = answers  # task ID to True (deleted), False (gone) or an error to raise
+        self.listed = set(listed)  # tasks still shown after their delete
+        self.read_error = read_error
+        self.deletes = []
+        self.reads = []
+
+    def get_task(self, instance_id, task_id):
+        assert instance_id == INSTANCE
+        self.reads.append(task_id)
+        if self.read_error is not None:
+            raise self.read_error
+        return task(task_id, "DELETED") if task_id in self.listed else None
+
+    def delete_task(self, instance_id, task_id):
+        assert instance_id == INSTANCE
+        self.deletes.append(task_id)
+        answer = self.answers.get(task_id, True)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_active_tasks_are_kept_with_the_reason_in_order():
+    tasks = [task("a", "CREATED"), task("b"), task("c", "EXECUTING"), task("d", "FAILED"), task("e", "DELETED"), task("f", "CANCELLED")]
+    deletable, kept = split_active(tasks)
+    assert [entry["id"] for entry in deletable] == ["b", "d", "e", "f"]
+    assert kept == [dict(task("a", "CREATED"), reason="CREATED: a task that has not finished is never deleted"),
+                    dict(task("c", "EXECUTING"), reason="EXECUTING: a task that has not finished is never deleted")]
+
+
+@pytest.mark.parametrize("error, goes_on", [
+    (ApiError(400, "DMS.00400071", "The task is still running and cannot be deleted."), True),
+    (ApiError(409, "DMS.00409000", "Conflict."), True),
+    (UnsafeToRetryError(ApiError(503, "APIG.0202", "Backend unavailable.")), True),
+    (UnsafeToRetryError(TransportError("Connection aborted.", "DELETE", "http://h/p")), True),
+    (UnsafeToRetryError(MalformedAnswerError("HTTP 200 with an answer of an unexpected shape")), True),
+    (MalformedIdError(400, "DMS.00400070", "Invalid task ID format."), True),
+    (MalformedIdError(400, "DMS.00400030", "Invalid instance ID."), False),
+    (AuthenticationError(401, "APIG.0301", "verify aksk signature fail"), False),
+    (AuthenticationError(403, "APIG.0302", "not authorized"), False),
+    (InstanceNotFoundError(404, "DMS.00404022", "The instance does not exist."), False),
+    (EndpointNotFoundError(404, "APIG.0101", "The API does not exist."), False),
+    (RetriesExhausted(ApiError(429, "APIG.0308", "throttled"), 6), False),
+    (TransportError("TLS error (is ca_path the CA of this endpoint?)"), False),
+    (ConfigurationError("could not find the project ID"), False),
+    (NotFoundError(404, "DMS.00404000", "The task does not exist."), True),
+], ids=["refused", "conflict", "server-error", "dropped", "bad-answer", "bad-task-id", "bad-instance-id", "signature", "forbidden",
+        "no-instance", "no-api", "throttled-throughout", "tls", "configuration", "no-task"])
+def test_which_failed_delete_lets_the_next_one_go_ahead(error, goes_on):
+    assert concerns_one_task(error) is goes_on
+
+
+def test_deletes_go_on_after_a_failure_about_one_task():
+    refused = ApiError(400, "DMS.00400071", "The task is still running and cannot be deleted.", "req-1")
+    client = FakeClient({"b": refused, "c": False})
+    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
+    assert client.deletes == ["a", "b", "c", "d"]
+    assert [entry["id"] for entry in outcome.deleted] == ["a", "d"]
+    assert [entry["id"] for entry in outcome.unchanged] == ["c"]
+    assert outcome.untried == []
+    assert outcome.not_deleted == outcome.failed == [dict(task("b"), msg=str(refused), error={
+        "http_status": 400, "error_code": "DMS.00400071", "error_msg": "The task is still running and cannot be deleted.", "request_id": "req-1"})]
+
+
+def test_deletes_stop_after_a_failure_every_delete_would_meet():
+    client = FakeClient({"b": AuthenticationError(401, "APIG.0301", "verify aksk signature fail")})
+    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
+    assert client.deletes == ["a", "b"]
+    assert [entry["id"] for entry in outcome.deleted] == ["a"]
+    assert [entry["id"] for entry in outcome.untried] == ["c", "d"]
+    assert [entry["id"] for entry in outcome.not_deleted] == ["b", "c", "d"]
+    assert outcome.not_deleted[2] == dict(task("d"), msg="not tried: the delete of task b failed in a way every further delete would too")
+
+
+def test_diff_leaves_out_tasks_that_were_already_gone():
+    selected = [task("a"), task("b", "EXECUTING"), task("c"), task("d", "FAILED")]
+    outcome = DeletionOutcome(deleted=[selected[0]])
+    outcome.unchanged = [selected[2]]
+    outcome.failed = [dict(selected[3], msg="boom")]
+    _deletable, kept = split_active(selected)
+    diff = deletion_diff(INSTANCE, selected, outcome, kept)
+    assert diff["before"] == "a kafkaConfigModify SUCCESS\nb kafkaConfigModify EXECUTING\nd kafkaConfigModify FAILED\n"
+    assert diff["after"] == "b kafkaConfigModify EXECUTING\nd kafkaConfigModify FAILED\n"
+    assert diff["before_header"] == diff["after_header"] == "tasks of instance %s" % INSTANCE
+
+
+def test_a_task_already_deleted_that_stays_listed_after_its_delete_is_no_change():
+    client = FakeClient({}, listed={"a", "b"})
+    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED"), task("b", "SUCCESS"), task("c", "DELETED")])
+    assert client.deletes == ["a", "b", "c"]
+    assert client.reads == ["a", "c"], "only a task that was DELETED before is read again"
+    assert [entry["id"] for entry in outcome.unchanged] == ["a"]
+    assert [entry["id"] for entry in outcome.deleted] == ["b", "c"]
+    assert outcome.failed == []
+
+
+def test_a_failed_read_after_an_accepted_delete_counts_it_as_deleted():
+    client = FakeClient({}, listed={"a"}, read_error=ApiError(503, "APIG.0202", "Backend unavailable."))
+    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED")])
+    assert [entry["id"] for entry in outcome.deleted] == ["a"] and outcome.failed == []
