@@ -369,7 +369,7 @@ step_release_checks() {
     PATH="$tools/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$(collections_dir "$leg")" \
         "$tools/bin/antsibull-docs" lint-collection-docs --plugin-docs --validate-collection-refs self .
     log "plugin docs lint clean (antsibull-docs)"
-    "$tools/bin/ansible-builder" create -f docs/execution-environment.yml --context "$WORK/ee-context" >/dev/null
+    "$tools/bin/ansible-builder" create -f docs/execution-environment.yml --context "$WORK/ee-context" --output-filename Containerfile >/dev/null
     test -s "$WORK/ee-context/Containerfile"
     log "execution environment build context created (ansible-builder create)"
     introspected="$("$tools/bin/ansible-builder" introspect "$(collections_dir "$leg")")"
