@@ -126,30 +126,27 @@ notes:
     the controller's clock if it may run ahead.
 seealso:
   - module: hwcloud.dms.dms_task_info
+  - module: hwcloud.dms.dms_api
 requirements:
   - requests
 """
 
 EXAMPLES = r"""
 - name: Resize a Kafka instance's storage (the API answers at once with a job_id)
-  ansible.builtin.uri:
-    url: "https://dms.ap-southeast-1.myhuaweicloud.com/v2/{{ project_id }}/instances/{{ kafka_instance_id }}/extend"
+  hwcloud.dms.dms_api:
+    region: ap-southeast-1
     method: POST
-    headers:
-      X-Auth-Token: "{{ iam_token }}"
-    body_format: json
+    path: "/v2/kafka/{project_id}/instances/{{ kafka_instance_id }}/extend"
     body:
+      oper_type: storage
       new_storage_space: 600
-    status_code: 200
   register: resize
 
 - name: Wait for the resize to finish
   hwcloud.dms.wait_for_task:
     region: ap-southeast-1
-    project_id: "{{ project_id }}"
-    auth_token: "{{ iam_token }}"
     instance_id: "{{ kafka_instance_id }}"
-    task_id: "{{ resize.json.job_id }}"
+    task_id: "{{ resize.job_id }}"
     timeout: 3600
 
 - name: Wait for several changes at once
@@ -157,8 +154,8 @@ EXAMPLES = r"""
     region: ap-southeast-1
     instance_id: "{{ kafka_instance_id }}"
     task_id:
-      - "{{ quota_change.json.job_id }}"
-      - "{{ config_change.json.job_id }}"
+      - "{{ quota_change.job_id }}"
+      - "{{ config_change.job_id }}"
 
 - name: Remember when the change starts
   ansible.builtin.set_fact:
@@ -183,7 +180,7 @@ EXAMPLES = r"""
   hwcloud.dms.wait_for_task:
     region: ap-southeast-1
     instance_id: "{{ kafka_instance_id }}"
-    task_id: "{{ resize.json.job_id }}"
+    task_id: "{{ resize.job_id }}"
     fail_on_status: []
   register: waited
 
