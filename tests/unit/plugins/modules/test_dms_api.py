@@ -7,23 +7,14 @@ The real client and HTTP stack run; only the pauses between retries are recorded
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.hwcloud.dms.plugins.modules import dms_api
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
-
-try:  # ansible-core 2.19 and later
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # older ansible-core: the module arguments are read from basic._ANSIBLE_ARGS
-    patch_module_args = None
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 CANARY = "SK-canary-never-print-me-0d9e8f7a6b5c4d3e"
@@ -36,25 +27,6 @@ CONFIGS = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
 BUSY = Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-busy"})
 
 
-@contextlib.contextmanager
-def module_args(monkeypatch, args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-    else:  # pragma: no cover - ansible-core before 2.19
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-        yield
-
-
-class Run:
-    def __init__(self, code, out, err, pauses):
-        self.code = code
-        self.out = out
-        self.err = err
-        self.result = json.loads(out)
-        self.pauses = pauses
-
-
 @pytest.fixture(name="server")
 def server_fixture(monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
@@ -64,10 +36,7 @@ def server_fixture(monkeypatch):
 
 
 @pytest.fixture(name="run_main")
-def run_main_fixture(monkeypatch, capsys, server):
-    for entry in COMMON_OPTIONS.values():
-        for name in entry.get("env", []):
-            monkeypatch.delenv(name, raising=False)
+def run_main_fixture(monkeypatch, run_module, server):
     monkeypatch.setattr(dms_api, "REQUESTS_IMPORT_ERROR", None)
 
     def run(**overrides):
@@ -84,13 +53,9 @@ def run_main_fixture(monkeypatch, capsys, server):
             return DmsClient(settings, http=http)
 
         monkeypatch.setattr(dms_api, "DmsClient", client_without_sleeping)
-        capsys.readouterr()
-        with module_args(monkeypatch, args):
-            with pytest.raises(SystemExit) as caught:
-                dms_api.main()
-        captured = capsys.readouterr()
-        run = Run(caught.value.code, captured.out, captured.err, pauses)
-        assert CANARY not in captured.out + captured.err and TOKEN_CANARY not in captured.out + captured.err
+        run = run_module(dms_api.main, args)
+        run.pauses = pauses
+        assert CANARY not in run.out + run.err and TOKEN_CANARY not in run.out + run.err
         return run
 
     return run

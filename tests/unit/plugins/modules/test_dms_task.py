@@ -8,23 +8,12 @@ stdout. What a failed delete means for the next one is tested in test_deletion.p
 
 from __future__ import annotations
 
-import contextlib
-import json
-
 import pytest
-
-from ansible.module_utils import basic
 
 from ansible_collections.hwcloud.dms.plugins.modules import dms_task
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, InstanceNotFoundError, RetriesExhausted, TransportError, UnsafeToRetryError,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
-
-try:  # ansible-core 2.19 and later
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # older ansible-core: the module arguments are read from basic._ANSIBLE_ARGS
-    patch_module_args = None
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 CANARY = "SK-canary-never-print-me-5f0e3c2a9b7d41e8"
@@ -103,30 +92,8 @@ class FakeClient:
         return [call[2] for call in self.calls if call[0] == "delete_task"]
 
 
-@contextlib.contextmanager
-def module_args(monkeypatch, args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-    else:  # pragma: no cover - ansible-core before 2.19
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-        yield
-
-
-class Run:
-    def __init__(self, code, out, err, settings):
-        self.code = code
-        self.out = out
-        self.err = err
-        self.result = json.loads(out)
-        self.settings = settings
-
-
 @pytest.fixture(name="run_main")
-def run_main_fixture(monkeypatch, capsys):
-    for entry in COMMON_OPTIONS.values():
-        for name in entry.get("env", []):
-            monkeypatch.delenv(name, raising=False)
+def run_main_fixture(monkeypatch, run_module):
     monkeypatch.setattr(dms_task, "REQUESTS_IMPORT_ERROR", None)
 
     def run(args, client=None):
@@ -137,12 +104,9 @@ def run_main_fixture(monkeypatch, capsys):
             return client if client is not None else FakeClient()
 
         monkeypatch.setattr(dms_task, "DmsClient", fake_dms_client)
-        capsys.readouterr()
-        with module_args(monkeypatch, args):
-            with pytest.raises(SystemExit) as caught:
-                dms_task.main()
-        captured = capsys.readouterr()
-        return Run(caught.value.code, captured.out, captured.err, settings)
+        run = run_module(dms_task.main, args)
+        run.settings = settings
+        return run
 
     return run
 

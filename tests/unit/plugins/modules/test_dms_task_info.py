@@ -9,7 +9,6 @@ module arguments patched in, ``DmsClient`` replaced by the fake, and the result 
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -21,13 +20,7 @@ from ansible_collections.hwcloud.dms.plugins.modules import dms_task_info
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, InstanceNotFoundError, MalformedIdError, NotFoundError, RetriesExhausted, TransportError,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
-
-try:  # ansible-core 2.19 and later
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # older ansible-core: the module arguments are read from basic._ANSIBLE_ARGS
-    patch_module_args = None
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 CANARY = "SK-canary-never-print-me-5f0e3c2a9b7d41e8"
@@ -409,32 +402,8 @@ def test_failure_result_without_an_api_answer_is_empty(error):
 # main() end to end through AnsibleModule
 
 
-@contextlib.contextmanager
-def module_args(monkeypatch, args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-    else:  # pragma: no cover - ansible-core before 2.19
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-        yield
-
-
-class Run:
-    """One run of main(): its exit code, raw stdout and parsed result, and the clients it built."""
-
-    def __init__(self, code, out, err, settings):
-        self.code = code
-        self.out = out
-        self.err = err
-        self.result = json.loads(out)
-        self.settings = settings
-
-
 @pytest.fixture(name="run_main")
-def run_main_fixture(monkeypatch, capsys):
-    for entry in COMMON_OPTIONS.values():
-        for name in entry.get("env", []):
-            monkeypatch.delenv(name, raising=False)
+def run_main_fixture(monkeypatch, run_module):
     monkeypatch.setattr(dms_task_info, "REQUESTS_IMPORT_ERROR", None)
 
     def run(args, client=None):
@@ -445,12 +414,9 @@ def run_main_fixture(monkeypatch, capsys):
             return client if client is not None else FakeClient()
 
         monkeypatch.setattr(dms_task_info, "DmsClient", fake_dms_client)
-        capsys.readouterr()
-        with module_args(monkeypatch, args):
-            with pytest.raises(SystemExit) as caught:
-                dms_task_info.main()
-        captured = capsys.readouterr()
-        return Run(caught.value.code, captured.out, captured.err, settings)
+        run = run_module(dms_task_info.main, args)
+        run.settings = settings
+        return run
 
     return run
 
