@@ -8,8 +8,10 @@ the collection tree these tests sit in is used instead.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,20 +29,85 @@ INSTANCE_ID = "11111111-2222-3333-4444-555555555555"
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTIONS_ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", ".."))
 PLAYBOOK_TIMEOUT = 300
+# A YAML scalar written into the playbook unquoted (JSON cannot spell .nan, .inf or 1.0e+400): yaml_scalar() wraps it.
+RAW_YAML = re.compile(r'"<<yaml:([^"<>]*)>>"')
 
 
 def scenario(tasks=None, generate=None, engine="kafka", faults=None, **extra):
-    """A scenario with the test credentials and one instance, INSTANCE_ID."""
+    """A scenario with the test credentials and one instance, INSTANCE_ID.
+
+    Each instance's clock starts at the first request naming it, so that what a wait sees does not depend on how
+    long ansible-playbook took to start: timelines and the clock values in the request log count from there.
+    """
     instance = {"id": INSTANCE_ID, "engine": engine, "tasks": tasks or []}
     if generate:
         instance["generate"] = generate
     document = {
         "region": REGION, "project_id": PROJECT_ID,
         "credentials": [{"access_key": ACCESS_KEY, "secret_key": SECRET_KEY}],
-        "instances": [instance], "faults": faults or [],
+        "instances": [instance], "faults": faults or [], "clock": "first_request",
     }
     document.update(extra)
     return document
+
+
+def instance_id(number):
+    """Extra instances, for runs where each wait gets an instance of its own."""
+    return "aaaaaaaa-0000-4000-8000-%012d" % number
+
+
+def instances_scenario(instances, faults=None, **extra):
+    """scenario() with several Kafka instances: ``instances`` maps instance ID to its task list (or a full instance dict)."""
+    document = scenario(faults=faults, **extra)
+    document["instances"] = []
+    for ident, spec in instances.items():
+        instance = dict(spec) if isinstance(spec, dict) else {"tasks": spec}
+        instance.setdefault("engine", "kafka")
+        instance["id"] = ident
+        document["instances"].append(instance)
+    return document
+
+
+def logged(emulator, instance=None, task_id=None, kind=None):
+    """Request log entries, optionally of one instance, one task ID and one kind."""
+    return [
+        entry for entry in emulator.requests(kind)
+        if (instance is None or entry["instance_id"] == instance) and (task_id is None or entry["task_id"] == task_id)
+    ]
+
+
+def assert_no_traceback(run, result):
+    """ansible-core 2.19 registers failed results with exception '(traceback unavailable)': no traceback is what counts."""
+    for text in (str(result.get("exception", "")), run.output):
+        assert "Traceback" not in text and 'File "' not in text, text
+
+
+def yaml_scalar(text):
+    """A value the playbook holds as this plain YAML scalar, e.g. yaml_scalar(".nan") is a float NaN."""
+    return "<<yaml:%s>>" % text
+
+
+@pytest.fixture(scope="session")
+def run_once(tmp_path_factory):
+    """``run_once(name, produce)``: ``produce()`` (JSON data) once per test session, however many xdist workers ask for it.
+
+    A module-scoped playbook run read by several tests would otherwise run once in each worker that gets one of
+    them: the first worker to ask runs it, under a file lock, and the others read what it saved (pytest-xdist's
+    recipe for fixtures that must run once).
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return lambda name, produce: produce()
+    shared_root = tmp_path_factory.getbasetemp().parent
+
+    def once(name, produce):
+        saved = shared_root / ("%s.json" % name)
+        with open(shared_root / ("%s.lock" % name), "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not saved.exists():
+                saved.write_text(json.dumps(produce()), encoding="utf-8")
+            return json.loads(saved.read_text(encoding="utf-8"))
+
+    return once
 
 
 @pytest.fixture
@@ -55,6 +122,10 @@ class PlaybookRun:
         self.returncode = returncode
         self.output = output
         self.results = results
+
+    def as_data(self):
+        """What run_once saves; PlaybookRun(**data) restores it."""
+        return {"returncode": self.returncode, "output": self.output, "results": self.results}
 
     @property
     def result(self):
@@ -103,7 +174,7 @@ class Playbook:
         }
         playbook_path = os.path.join(self.workdir, "playbook.yml")
         with open(playbook_path, "w", encoding="utf-8") as handle:
-            json.dump([play], handle, indent=2)  # JSON is YAML
+            handle.write(RAW_YAML.sub(r"\1", json.dumps([play], indent=2)))  # JSON is YAML
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local", playbook_path]
         command += list(args) + (["--check"] if check else [])
         completed = subprocess.run(

@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""hwcloud.dms.dms_task_info in real ansible-playbook runs against the DMS emulator (issue 4).
+"""hwcloud.dms.dms_task_info in real ansible-playbook runs against the DMS emulator.
 
 Independent checks share one playbook run (one registered result per task) to keep the file fast; the
 emulator's request log is ordered, and each task's requests follow the previous task's, so the log can be
@@ -15,7 +15,7 @@ import math
 
 import pytest
 
-from ansible_collections.hwcloud.dms.tests.emulator.dms_emulator import task_id_for
+from ansible_collections.hwcloud.dms.tests.emulator.emulated_dms.scenario import task_id_for
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     ACCESS_KEY, INSTANCE_ID, PROJECT_ID, REGION, SECRET_KEY, scenario,
 )
@@ -81,11 +81,18 @@ def ids(result):
     return [task["id"] for task in result["tasks"]]
 
 
-def assert_ok(result):
+def assert_ok(result, complete=True):
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False
     assert type(result["task_count"]) is int  # pylint: disable=unidiomatic-typecheck  # not a bool, not a string
     assert result["task_count"] == len(result["tasks"])
+    assert result["complete"] is complete
+
+
+def assert_incomplete_warning(run, held, counted):
+    """The warning of a listing that ended short of the API's task_count names both numbers."""
+    expected = "stopped at %d of the %d tasks the API counted" % (held, counted)
+    assert expected in " ".join(run.output.split()), run.output
 
 
 def assert_failed(result, *fragments):
@@ -160,14 +167,19 @@ def test_paging_thousands_limit_and_task_id(emulator, playbook):
 
 @pytest.mark.parametrize("inserted", [7, 100], ids=["7-inserted", "a-full-page-inserted"])
 def test_paging_while_tasks_are_inserted(emulator, playbook, inserted):
-    """Tasks created at the head between the 1st and 2nd page push the rest down: none twice, none lost."""
+    """Tasks created at the head between the 1st and 2nd page push the rest down: none twice, none lost.
+
+    The tasks created after the first page are not in the result, and the API counted them: the listing says so
+    (complete: false and a warning), as it ended short of the last task_count.
+    """
     count = 250
     emulator.load(scenario(
         generate=[{"count": count, "name": "kafkaConfigModify"}],
         faults=[{"kind": "list", "nth": 2, "insert": {"count": inserted, "name": "bindInstancePublicIp"}}],
     ))
     run = playbook.run([info()])
-    assert_ok(run.result)
+    assert_ok(run.result, complete=False)
+    assert_incomplete_warning(run, count, count + inserted)
     returned = ids(run.result)
     assert len(returned) == len(set(returned)), "duplicate tasks"
     missing = set(generated_ids(count)) - set(returned)
@@ -184,7 +196,7 @@ def test_filters_and_return_shape(emulator, playbook):
     """Each filter, limit, and the shape of a task; the connection options come from module_defaults group/hwcloud.dms.dms."""
     emulator.load(scenario(tasks=FIXED_TASKS))
     cases = [
-        # (options, expected IDs, begin_time and end_time the API must receive)
+        # (options, expected IDs, begin_time and end_time the API must receive: a day wider than asked, the exact filter is local)
         ({}, FIXED_IDS, None),
         ({"status": ["FAILED"]}, ["task-11", "task-08"], None),
         ({"status": ["FAILED", "CANCELLED", "DELETED"]}, ["task-11", "task-09", "task-08", "task-06"], None),
@@ -192,13 +204,13 @@ def test_filters_and_return_shape(emulator, playbook):
         ({"name": ["kafkaConfigModify", "unbindInstancePublicIp"]}, ["task-11", "task-10", "task-09", "task-06"], None),
         ({"status": ["FAILED"], "name": ["bindInstancePublicIp"]}, ["task-08"], None),
         ({"begin_time": "20240501063000", "end_time": "20240501103000"}, ["task-10", "task-09", "task-08", "task-07"],
-         {"begin_time": "20240501063000", "end_time": "20240501103000"}),
+         {"begin_time": "20240430063000", "end_time": "20240502103000"}),
         ({"begin_time": "2024-05-01T10:30:00+02:00", "end_time": "2024-05-01T13:30:00+02:00"}, ["task-11", "task-10", "task-09"],
-         {"begin_time": "20240501083000", "end_time": "20240501113000"}),
+         {"begin_time": "20240430083000", "end_time": "20240502113000"}),
         ({"begin_time": "2024-05-01T02:30:00-05:00"}, ["task-12", "task-11", "task-10", "task-09", "task-08"],
-         {"begin_time": "20240501073000"}),
+         {"begin_time": "20240430073000"}),
         ({"end_time": "2024-05-01T09:30:00"}, ["task-09", "task-08", "task-07", "task-06", "task-05"],  # no zone: UTC
-         {"end_time": "20240501093000"}),
+         {"end_time": "20240502093000"}),
         ({"limit": 3}, FIXED_IDS[:3], None),
         ({"limit": 1, "name": ["kafkaConfigModify"]}, ["task-11"], None),
         ({"limit": 100}, FIXED_IDS, None),
@@ -320,6 +332,8 @@ def test_api_failures_name_the_instance_and_never_show_the_secret(emulator, play
         }
 
     assert_failed(wrong_secret, INSTANCE_ID, "HTTP 401", "APIG.0301", log[3]["request_id"])
+    for failed in (unknown, unknown_by_id, wrong_secret):
+        assert failed["tasks"] == [] and failed["task_count"] == 0 and failed["complete"] is False
     assert wrong_secret["error"]["http_status"] == 401
     assert wrong_secret["error"]["error_code"] == "APIG.0301"
     assert wrong_secret["error"]["request_id"] == log[3]["request_id"]

@@ -7,22 +7,23 @@ there, never on the task), so each test also shows that the action group works.
 
 Runs are few and short: a run holds several independent waits, each on its own task ID or its own instance,
 so that the emulator's request log tells the waits apart. No assertion measures wall-clock time; the tests
-look at what the plugin returned (``elapsed``, ``polls``, ``timed_out``) and at the emulator's request log.
-A lower bound on the gap between two logged requests is the only timing read from the log: slowness can
-only widen it.
+look at what the plugin returned (``elapsed``, ``polls``, ``api_calls``, ``timed_out``) and at the emulator's
+request log. Each instance's clock starts at the first request naming it (``clock: first_request``), so a
+timeline is played from the wait's first poll however long ansible-playbook took to start; the log's clock
+values are read on that clock.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
-    ACCESS_KEY, INSTANCE_ID, PROJECT_ID, SECRET_KEY, Playbook, scenario,
+    ACCESS_KEY, INSTANCE_ID, PROJECT_ID, SECRET_KEY, Playbook, PlaybookRun, assert_no_traceback, instance_id, instances_scenario, logged, scenario,
 )
 
 WAIT = "hwcloud.dms.wait_for_task"
@@ -34,35 +35,10 @@ SECONDS = re.compile(r"(\d+(?:\.\d+)?) ?s\b")
 CANARY_CORE = SECRET_KEY.split("-", 1)[1]
 
 
-def instance_id(number):
-    """Extra instances, for runs where each wait gets an instance of its own."""
-    return "aaaaaaaa-0000-4000-8000-%012d" % number
-
-
-def instances_scenario(instances, faults=None):
-    """scenario() with several Kafka instances: ``instances`` maps instance ID to its task list (or a full instance dict)."""
-    document = scenario(faults=faults)
-    document["instances"] = []
-    for ident, spec in instances.items():
-        instance = dict(spec) if isinstance(spec, dict) else {"tasks": spec}
-        instance.setdefault("engine", "kafka")
-        instance["id"] = ident
-        document["instances"].append(instance)
-    return document
-
-
 def wait(title, **options):
     """One wait_for_task task; connection options come from module_defaults unless given here."""
     options.setdefault("instance_id", INSTANCE_ID)
     return {"name": title, WAIT: options}
-
-
-def logged(emulator, instance=None, task_id=None, kind=None):
-    """Request log entries, optionally of one instance, one task ID and one kind."""
-    return [
-        entry for entry in emulator.requests(kind)
-        if (instance is None or entry["instance_id"] == instance) and (task_id is None or entry["task_id"] == task_id)
-    ]
 
 
 def kinds(entries):
@@ -104,7 +80,8 @@ def assert_wait_returns(result):
     """The return values every wait has, also on failure and timeout."""
     assert result["changed"] is False
     assert isinstance(result["elapsed"], float)
-    assert isinstance(result["polls"], int) and not isinstance(result["polls"], bool)
+    for count in ("polls", "api_calls"):
+        assert isinstance(result[count], int) and not isinstance(result[count], bool)
     assert isinstance(result["timed_out"], bool)
     assert isinstance(result["tasks"], list)
     assert isinstance(result["history"], list)
@@ -124,31 +101,36 @@ def assert_history_order(history, task_id, final):
     return statuses
 
 
-def assert_one_list_call_per_poll(requests, task_ids):
-    """Several tasks cost one list call per poll (the first page, as they are among the newest 100), never a show call.
-
-    The only other calls allowed are the progress reads that decorate a task's change to EXECUTING: once per task.
-    """
-    assert "show" not in kinds(requests), "never one show call per task"
-    lists = [entry for entry in requests if entry["kind"] == "list"]
-    assert lists and all(entry["query"].get("start", "1") == "1" for entry in lists), "one page per poll: %r" % [e["query"] for e in lists]
+def assert_progress_once_per_task(requests, task_ids):
+    """Progress reads only decorate a task's change to EXECUTING: at most once per task, never retried."""
     progress = [entry["task_id"] for entry in requests if entry["kind"] == "progress"]
     assert set(progress) <= set(task_ids) and len(progress) == len(set(progress)), progress
-    assert len(lists) + len(progress) == len(requests)
 
 
-def assert_no_traceback(run, result):
-    """ansible-core 2.19 registers failed results with exception '(traceback unavailable)': no traceback is what counts."""
-    for text in (str(result.get("exception", "")), run.output):
-        assert "Traceback" not in text and 'File "' not in text, text
+def assert_gate_reads(requests, task_ids):
+    """A gate over a short history: the whole history once (one page), then one "created since" page per poll, no show.
+
+    The tracked tasks were created during the wait, so they are on each of those pages and need no read of their own.
+    """
+    assert "show" not in kinds(requests), "tasks listed as created since the wait began need no show call"
+    lists = [entry for entry in requests if entry["kind"] == "list"]
+    assert lists and all(entry["query"].get("start", "1") == "1" for entry in lists), "one page per poll: %r" % [e["query"] for e in lists]
+    assert "begin_time" not in lists[0]["query"], "the first poll reads the whole history"
+    assert all("begin_time" in entry["query"] for entry in lists[1:]), "later polls read only what was created since"
+    assert_progress_once_per_task(requests, task_ids)
+    assert len(lists) + len([entry for entry in requests if entry["kind"] == "progress"]) == len(requests)
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """One emulator for the module-scoped runs below (each loads its own scenario, which restarts the clock and the log)."""
-    workdir = tmp_path_factory.mktemp("wait_for_task")
-    with Emulator(scenario(), workdir) as running:
-        yield running, Playbook(workdir, running)
+def shared_run(tmp_path_factory, run_once, name, tasks_scenario, tasks, args=()):
+    """One playbook run of ``tasks`` against ``tasks_scenario``, shared by the tests that read it: (PlaybookRun, request log)."""
+    def produce():
+        workdir = tmp_path_factory.mktemp(name)
+        with Emulator(tasks_scenario, workdir) as emulator:
+            run = Playbook(workdir, emulator).run(tasks, args=args)
+            return {"run": run.as_data(), "requests": emulator.requests()}
+
+    data = run_once(name, produce)
+    return PlaybookRun(**data["run"]), data["requests"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -178,8 +160,10 @@ def test_success_single_id(emulator, playbook):
     assert result["tasks"] == [result["task"]]
 
     requests = logged(emulator, task_id="t-success")
-    assert result["polls"] == len(requests)
+    assert result["polls"] == len(logged(emulator, task_id="t-success", kind="show")), "one show call per poll"
+    assert result["api_calls"] == len(requests)
     assert kinds(requests) in (["show"], ["progress", "show"])
+    assert run.results[1]["api_calls"] == len(logged(emulator, task_id="t-secretive"))
     assert logged(emulator, kind="list") == [] and logged(emulator, kind="iam") == []
     assert len(logged(emulator)) == len(requests) + len(logged(emulator, task_id="t-secretive"))
 
@@ -223,12 +207,11 @@ ENDINGS = [
 
 
 @pytest.fixture(scope="module")
-def endings(shared):
-    emulator, playbook = shared
-    emulator.load(scenario(tasks=[task for _title, task, _options, _status in ENDINGS]))
+def endings(tmp_path_factory, run_once):
     tasks = [wait(title, task_id=task["id"], **dict({"timeout": 30}, **options)) for title, task, options, _status in ENDINGS]
-    run = playbook.run(tasks, args=["-vvvv"])  # also the secret canary check below
-    return run, dict((title, result) for (title, _task, _options, _status), result in zip(ENDINGS, run.results)), emulator.requests()
+    tasks_scenario = scenario(tasks=[task for _title, task, _options, _status in ENDINGS])
+    run, requests = shared_run(tmp_path_factory, run_once, "wait_for_task_endings", tasks_scenario, tasks, args=["-vvvv"])  # also the secret check below
+    return run, dict((title, result) for (title, _task, _options, _status), result in zip(ENDINGS, run.results)), requests
 
 
 @pytest.mark.parametrize("title", ["vanishes", "failed", "cancelled", "deleted"])
@@ -244,16 +227,21 @@ def test_failing_status_fails_naming_task_id_status_and_elapsed(endings, title):
     for part in (task["name"], task["id"], expected):
         assert part in message, "%r not in %r" % (part, message)
     assert abs(seconds_in(message) - result["elapsed"]) <= 0.1, message
-    assert result["polls"] == len([entry for entry in requests if entry["task_id"] == task["id"]])
+    of_task = [entry for entry in requests if entry["task_id"] == task["id"]]
+    assert result["polls"] == len([entry for entry in of_task if entry["kind"] == "show"])
+    assert result["api_calls"] == len(of_task)
     assert_no_traceback(run, result)
 
 
-def test_task_seen_then_gone_counts_as_deleted(endings):
+def test_task_seen_then_gone_counts_as_deleted_on_the_second_not_found(endings):
+    """One "no such task" is not proof: DELETED only after DMS said so on two polls in a row."""
     _run, results, requests = endings
     result = results["vanishes"]
     assert [entry["status"] for entry in result["history"]] == ["EXECUTING", "DELETED"]
     shows = [entry for entry in requests if entry["task_id"] == "t-vanishes" and entry["kind"] == "show"]
-    assert [entry["status"] for entry in shows][0] == 200 and shows[-1]["status"] == 404
+    statuses = [entry["status"] for entry in shows]
+    assert statuses == [200] * (len(statuses) - 2) + [404, 404] and statuses[0] == 200, statuses
+    assert shows[-2]["clock"] >= 5, "the task vanishes at 5 s on its instance's clock"
 
 
 def test_empty_fail_on_status_returns_the_final_status(endings):
@@ -275,8 +263,12 @@ def test_timeout_fails_naming_task_last_status_and_timeout(endings):
     for part in ("unbindInstancePublicIp", "t-endless", "EXECUTING"):
         assert part in result["msg"], result["msg"]
     assert re.search(r"\b3(\.0)? ?s\b", result["msg"]), "the timeout in the message: %r" % result["msg"]
-    assert 3.0 <= result["elapsed"] <= 5.0, "returns within about 2 s of the timeout: %s" % result["elapsed"]
-    assert result["polls"] == len([entry for entry in requests if entry["task_id"] == "t-endless"])
+    assert result["elapsed"] >= 3.0
+    of_task = [entry for entry in requests if entry["task_id"] == "t-endless"]
+    assert result["polls"] == len([entry for entry in of_task if entry["kind"] == "show"])
+    assert result["api_calls"] == len(of_task)
+    # The last poll may start up to FINAL_POLL_GRACE (1 s) after the deadline, never later (plus 1 s for the answer).
+    assert of_task[-1]["clock"] - of_task[0]["clock"] <= 3 + 1 + 1, [entry["clock"] for entry in of_task]
     assert_no_traceback(run, result)
     # The other endings did not hold the run up: every wait of the run has a result.
     assert len(run.results) == len(ENDINGS)
@@ -310,20 +302,27 @@ def test_by_name_waits_for_a_late_task_and_ignores_an_older_one(emulator, playbo
     assert_history_order(first["history"], "t-new", "SUCCESS")
 
     requests = emulator.requests()
-    assert first["polls"] + second["polls"] == len(requests)
-    before_seen = [entry for entry in requests[:first["polls"]] if entry["kind"] == "list"]
-    assert before_seen and before_seen[0]["clock"] < APPEARS, "the wait started before the task appeared (so it was waited for)"
+    assert first["api_calls"] + second["api_calls"] == len(requests)
+    first_requests, second_requests = requests[:first["api_calls"]], requests[first["api_calls"]:]
+    for result, of_wait in ((first, first_requests), (second, second_requests)):
+        assert result["polls"] == len([entry for entry in of_wait if entry["kind"] != "progress"]), "one read per poll"
+        lists = [entry for entry in of_wait if entry["kind"] == "list"]
+        # Until it is seen: only the tasks created since created_after (sent a day wider), one page; then by ID.
+        assert lists and all(entry["query"].get("begin_time") == (started - timedelta(days=1)).strftime("%Y%m%d%H%M%S") for entry in lists)
+        assert all(entry["query"]["start"] == "1" for entry in lists)
+        assert kinds(of_wait[len(lists):]) in ([], ["show"], ["progress", "show"]), "the listing stops once the task is seen"
+    assert first_requests[0]["kind"] == "list" and first_requests[0]["clock"] < APPEARS, "the wait began before the task appeared"
     assert logged(emulator, task_id="t-old") == []
 
 
-def test_several_ids_wait_for_all_with_one_list_call_per_poll(emulator, playbook):
+def test_several_ids_cost_one_show_call_per_unfinished_task_per_poll(emulator, playbook):
     emulator.load(scenario(
         tasks=[
             {"id": "t-first", "name": NAME, "timeline": [[0, "EXECUTING"], [2, "SUCCESS"]]},
             {"id": "t-second", "name": "bindInstancePublicIp", "timeline": [[0, "CREATED"], [1.5, "EXECUTING"], [5, "SUCCESS"]]},
             {"id": "t-unrelated", "name": "kafkaClientQuotaCreate", "timeline": [[0, "EXECUTING"]]},
         ],
-        # 150 older tasks: the waited-for ones are among the newest 100, so each poll needs the first page only.
+        # 150 older tasks: reading tasks by ID costs the same whatever the history.
         generate=[{"count": 150, "name": ["kafkaClientQuotaCreate", "kafkaClientQuotaDelete"], "created_offset": -60, "interval": 60}],
     ))
     run = playbook.run([wait("Wait for two tasks", task_id=["t-first", "t-second"], timeout=60)])
@@ -337,9 +336,17 @@ def test_several_ids_wait_for_all_with_one_list_call_per_poll(emulator, playbook
     assert_history_order(result["history"], "t-second", "SUCCESS")
 
     requests = emulator.requests()
-    assert result["polls"] == len(requests)
-    assert_one_list_call_per_poll(requests, ["t-first", "t-second"])
-    assert len(logged(emulator, kind="list")) >= 2, "t-second was still running at the first poll, so the wait polled again"
+    assert result["api_calls"] == len(requests)
+    assert kinds(requests) in (["show"], ["progress", "show"]), "never a listing"
+    assert_progress_once_per_task(requests, ["t-first", "t-second"])
+    first, second = logged(emulator, task_id="t-first", kind="show"), logged(emulator, task_id="t-second", kind="show")
+    # Each poll reads every task that has not ended, in the order given: t-first until it was seen SUCCESS, t-second to the end.
+    shows = [entry["task_id"] for entry in requests if entry["kind"] == "show"]
+    assert shows == ["t-first", "t-second"] * len(first) + ["t-second"] * (len(second) - len(first)), shows
+    assert result["polls"] == len(second)
+    assert len(second) > len(first) >= 1, "t-first ends 3 s before t-second and is not read after it was seen ended"
+    assert first[-1]["clock"] >= 2 and all(entry["clock"] < 2.5 for entry in first[:-1]), [entry["clock"] for entry in first]
+    assert all(entry["status"] == 200 for entry in requests)
 
 
 GATE_FIRST = [[0, "EXECUTING"], [3, "SUCCESS"]]
@@ -356,28 +363,27 @@ def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, p
         idle: dict(history, tasks=[]),
     }))
     run = playbook.run([
-        wait("Gate on a busy instance", instance_id=busy, timeout=60),
-        wait("Gate on an idle instance", instance_id=idle, timeout=60),
+        wait("Gate on a busy instance", instance_id=busy, idle=True, timeout=60),
+        wait("Gate on an idle instance", instance_id=idle, idle=True, timeout=60),
     ])
     gate, at_once = run.results
     assert_wait_returns(gate)
     assert not gate.get("failed"), "old FAILED tasks do not fail the gate: %s" % gate["msg"]
     busy_requests = logged(emulator, instance=busy)
-    # The gate tracks the tasks it sees active: g-second surely (it runs 5 s), g-first if the first poll came before it ended.
+    # The gate tracks the tasks it sees active: both, as the first poll comes at the start of their timelines.
+    assert busy_requests[0]["clock"] < GATE_FIRST[1][0]
     assert all(task["status"] == "SUCCESS" for task in gate["tasks"])
-    tracked = sorted(task["id"] for task in gate["tasks"])
-    served = clearly_served(GATE_FIRST, [dict(busy_requests[0], kind="show")])
-    assert tracked in ([["g-first", "g-second"]] if served == ["EXECUTING"] else [["g-second"]] if served else [["g-second"], ["g-first", "g-second"]])
-    assert gate["polls"] == len(busy_requests)
-    assert_one_list_call_per_poll(busy_requests, ["g-first", "g-second"])
-    assert len([entry for entry in busy_requests if entry["kind"] == "list"]) >= 2
+    assert sorted(task["id"] for task in gate["tasks"]) == ["g-first", "g-second"]
+    assert gate["api_calls"] == len(busy_requests)
+    assert gate["polls"] == len([entry for entry in busy_requests if entry["kind"] == "list"]) >= 2
+    assert_gate_reads(busy_requests, ["g-first", "g-second"])
 
     assert_wait_returns(at_once)
     assert not at_once.get("failed"), at_once["msg"]
     assert at_once["tasks"] == [] and at_once["history"] == [] and at_once["timed_out"] is False
     idle_requests = logged(emulator, instance=idle)
     assert [entry["kind"] for entry in idle_requests] == ["list"]
-    assert at_once["polls"] == 1
+    assert at_once["polls"] == at_once["api_calls"] == 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -387,7 +393,10 @@ FAULTED = {"throttled": instance_id(11), "unavailable": instance_id(12), "droppe
 
 
 def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
-    """429 + Retry-After (mid-wait), 503 (retried by the waiter itself: max_retries 0), a dropped connection, a slow answer."""
+    """429 + Retry-After (mid-wait), 503 (retried by the waiter itself: max_retries 0), a dropped connection, a slow answer.
+
+    Retries inside a poll are requests, not polls: ``api_calls`` counts them, ``polls`` does not.
+    """
     tasks = {
         FAULTED["throttled"]: [{"id": "f-throttled", "name": NAME, "timeline": [[0, "EXECUTING"], [5, "SUCCESS"]]}],
         FAULTED["unavailable"]: [{"id": "f-unavailable-1", "name": NAME, "status": "SUCCESS"},
@@ -398,7 +407,7 @@ def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
     emulator.load(instances_scenario(tasks, faults=[
         # The throttled wait runs first, so the 2nd show call of the run is its 2nd poll, after the task was seen.
         {"kind": "show", "instance": FAULTED["throttled"], "nth": 2, "status": 429, "retry_after": 2},
-        {"kind": "list", "instance": FAULTED["unavailable"], "times": 1, "status": 503},
+        {"kind": "show", "instance": FAULTED["unavailable"], "times": 1, "status": 503},
         {"kind": "show", "instance": FAULTED["dropped"], "times": 1, "drop": True},
         {"kind": "show", "instance": FAULTED["slow"], "times": 1, "delay": 2},
     ]))
@@ -417,19 +426,26 @@ def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
     for (label, instance), result in zip(FAULTED.items(), run.results):
         assert_wait_returns(result)
         assert not result.get("failed"), "%s: %s" % (label, result.get("msg"))
-        assert result["timed_out"] is False and result["elapsed"] < 20
+        assert result["timed_out"] is False
         assert all(task["status"] == "SUCCESS" for task in result["tasks"]) and result["tasks"]
         requests = logged(emulator, instance=instance)
         assert [entry["fault"] for entry in requests if entry["fault"]] == [expected_fault[label]], "%s: %r" % (label, requests)
-        assert result["polls"] == len(requests), label
+        assert result["api_calls"] == len(requests), label
         assert all(entry["status"] == 200 for entry in requests if not entry["fault"]), label
-    # One failed attempt each, then the retry that succeeded: the slow answer was given up after request_timeout.
-    for label in ("unavailable", "dropped", "slow"):
-        assert [entry["kind"] for entry in logged(emulator, instance=FAULTED[label])] in (["list", "list"], ["show", "show"]), label
+    # Dropped and slow: one failed attempt, then the retry inside the same poll (the slow answer was given up after
+    # request_timeout). Unavailable, with max_retries 0: the failed poll read nothing more, the next one read both tasks.
+    for label in ("dropped", "slow"):
+        assert [entry["kind"] for entry in logged(emulator, instance=FAULTED[label])] == ["show", "show"], label
+        assert run.results[list(FAULTED).index(label)]["polls"] == 1, label
+    unavailable = logged(emulator, instance=FAULTED["unavailable"])
+    assert [(entry["task_id"], entry["status"]) for entry in unavailable] == [
+        ("f-unavailable-1", 503), ("f-unavailable-1", 200), ("f-unavailable-2", 200)]
+    assert run.results[1]["polls"] == 2
 
     throttled = [entry for entry in logged(emulator, instance=FAULTED["throttled"]) if entry["kind"] == "show"]
     statuses = [entry["status"] for entry in throttled]
     assert statuses[:2] == [200, 429], statuses
+    assert run.results[0]["polls"] == len(throttled) - 1, "the throttled read was retried within its poll"
     assert throttled[2]["clock"] - throttled[1]["clock"] >= 1.9, "Retry-After: 2 is honoured"
     assert_history_order(run.results[0]["history"], "f-throttled", "SUCCESS")
     assert run.results[0]["history"][0]["status"] == "EXECUTING"
@@ -457,14 +473,13 @@ WRONG_SECRET = "SKWRONG-0000000000000000000000000000000000"
 
 
 @pytest.fixture(scope="module")
-def input_run(shared):
-    emulator, playbook = shared
-    emulator.load(scenario(tasks=[{"id": "t-any", "name": NAME, "timeline": [[0, "EXECUTING"]]}]))
+def input_run(tmp_path_factory, run_once):
     tasks = [wait(case, **options) for case, options, _words in INPUT_CASES]
     tasks.append(wait("Wrong secret key", task_id="t-any", secret_key=WRONG_SECRET, timeout=30))
     tasks.append(dict(wait("Async", task_id="t-any", timeout=30), **{"async": 30, "poll": 1}))
-    run = playbook.run(tasks)
-    return run, run.results, emulator.requests()
+    tasks_scenario = scenario(tasks=[{"id": "t-any", "name": NAME, "timeline": [[0, "EXECUTING"]]}])
+    run, requests = shared_run(tmp_path_factory, run_once, "wait_for_task_input", tasks_scenario, tasks)
+    return run, run.results, requests
 
 
 @pytest.mark.parametrize("case, words", [(case, words) for case, _options, words in INPUT_CASES], ids=[case for case, _o, _w in INPUT_CASES])
@@ -523,7 +538,7 @@ def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
     run = playbook.run([
         wait("Check a running task", task_id="c-running", timeout=600),
         wait("Check a failed task", task_id="c-failed", timeout=600),
-        wait("Check the gate", instance_id=other, timeout=600),
+        wait("Check the gate", instance_id=other, idle=True, timeout=600),
     ], check=True)
     assert run.returncode == 0, run.output
     running, failed, gate = run.results
@@ -533,13 +548,14 @@ def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
         assert result["changed"] is False and result["timed_out"] is False
         assert task_id in result["msg"], "says what it would wait for: %r" % result["msg"]
         requests = logged(emulator, task_id=task_id)
-        assert [entry["kind"] for entry in requests if entry["kind"] != "progress"] == ["show"], "one read"
-        assert result["polls"] == len(requests)
-    assert running["status"] == "EXECUTING" and running["elapsed"] < 10, "no waiting for the 30 s task"
+        assert [entry["kind"] for entry in requests] == ["show"], "one read, no progress call"
+        assert result["polls"] == result["api_calls"] == 1
+    assert running["status"] == "EXECUTING", "no waiting for the 30 s task"
     assert failed["status"] == "FAILED"
 
     assert not gate.get("failed"), gate["msg"]
-    assert [entry["kind"] for entry in logged(emulator, instance=other) if entry["kind"] != "progress"] == ["list"], "one read"
+    assert [entry["kind"] for entry in logged(emulator, instance=other)] == ["list"], "one read"
+    assert gate["polls"] == gate["api_calls"] == 1
     assert [task["id"] for task in gate["tasks"]] == ["c-gate"] and gate["tasks"][0]["status"] == "EXECUTING"
 
 
