@@ -209,16 +209,21 @@ def ansible_module(spec, failed_result=None, **kwargs):
     module = AnsibleModule(argument_spec=as_given, **kwargs)
     for name, option in spec.items():
         value = module.params.get(name)
-        if value is None:
-            continue
-        try:
-            if option.get("type") in NUMBER_CONVERTERS:
-                module.params[name] = NUMBER_CONVERTERS[option["type"]](value)
-            elif option.get("elements") in NUMBER_CONVERTERS:
-                module.params[name] = [NUMBER_CONVERTERS[option["elements"]](element) for element in value]
-        except (OverflowError, TypeError, ValueError):
+        if value is not None and not _converted(module.params, name, option):
             module.fail_json(msg="%s must be a finite number within its documented range, got %s" % (name, _shown(value)), **(failed_result or {}))
     return module
+
+
+def _converted(params, name, option):
+    """Convert params[name] as its int or float (list) option would; False when it cannot be."""
+    try:
+        if option.get("type") in NUMBER_CONVERTERS:
+            params[name] = NUMBER_CONVERTERS[option["type"]](params[name])
+        elif option.get("elements") in NUMBER_CONVERTERS:
+            params[name] = [NUMBER_CONVERTERS[option["elements"]](element) for element in params[name]]
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return True
 
 
 def argument_spec(**plugin_options):

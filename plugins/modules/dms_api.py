@@ -292,10 +292,14 @@ def run(module, client):
     if write and module.check_mode:
         result.update(changed=True, body=body, msg="Check mode: %s %s not sent" % (method, result["url"]))
         return result
+    failure = None
     try:
         answer = client.call(method, path, query, body, write=write, accepted=accepted)
     except DmsError as error:
-        module.fail_json(msg=failure_message(method, error, accepted), **dict(result, **error_result(error)))
+        failure = dict(result, msg=failure_message(method, error, accepted), **error_result(error))
+    if failure:
+        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
+        module.fail_json(**failure)
     result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id)
     if answer.error is not None:
         module.fail_json(msg=failure_message(method, answer.error, accepted), **dict(result, **error_result(answer.error)))
@@ -308,12 +312,16 @@ def main():
     module = ansible_module(ARGUMENT_SPEC, failed_result=NO_ANSWER, supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+    failure = None
     try:
         result = run(module, DmsClient(connection_settings(module.params)))
     except ConfigurationError as error:
-        module.fail_json(msg=str(error), **dict(NO_ANSWER, method=module.params["method"]))
+        failure = dict(NO_ANSWER, method=module.params["method"], msg=str(error))
     except DmsError as error:  # the project ID could not be looked up
-        module.fail_json(msg="The DMS API call was not sent: %s" % error, **dict(NO_ANSWER, method=module.params["method"], **error_result(error)))
+        failure = dict(NO_ANSWER, method=module.params["method"], msg="The DMS API call was not sent: %s" % error, **error_result(error))
+    if failure:
+        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
+        module.fail_json(**failure)
     module.exit_json(**result)
 
 

@@ -361,16 +361,19 @@ def main():
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     instance_id = str(module.params["instance_id"]).strip()
+    failure = None
     try:
         selection = deletion_selection(module.params, datetime.now(timezone.utc))
         client = DmsClient(connection_settings(module.params))
         selected, listing = read_tasks(client, selection)
     except ConfigurationError as error:
-        module.fail_json(msg=str(error), **NOTHING_DONE)
+        failure = dict(NOTHING_DONE, msg=str(error))
     except DmsError as error:
         details = failure_details(error)
-        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id, error),
-                         **dict(NOTHING_DONE, **({"error": details} if details else {})))
+        failure = dict(NOTHING_DONE, msg="Could not read the tasks of instance %s: %s" % (instance_id, error), **({"error": details} if details else {}))
+    if failure:
+        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
+        module.fail_json(**failure)
     if listing is not None and listing.complete is False:
         module.fail_json(msg="Nothing was deleted: the listing of instance %s stopped at %d of the %d tasks the API counted, so the"
                              " selection may miss tasks" % (instance_id, listing.held, listing.counted), **NOTHING_DONE)

@@ -243,14 +243,17 @@ def main():
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     instance_id = module.params["instance_id"]
+    failure = None
     try:
         client = DmsClient(connection_settings(module.params))
         tasks, listing = read_tasks(client, info_selection(module.params))
     except ConfigurationError as error:
-        module.fail_json(msg=str(error), **NOTHING_READ)
+        failure = dict(NOTHING_READ, msg=str(error))
     except DmsError as error:
-        module.fail_json(msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error),
-                         **dict(NOTHING_READ, **failure_result(error)))
+        failure = dict(NOTHING_READ, msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error), **failure_result(error))
+    if failure:
+        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
+        module.fail_json(**failure)
     complete = listing is None or listing.complete is not False
     if not complete:
         module.warn("The listing of instance %s stopped at %d of the %d tasks the API counted: tasks may be missing from the result"
