@@ -285,13 +285,14 @@ step_pytest() {
         log "ERROR: none of $* exists"
         return 1
     fi
-    # -n auto: with xdist, slow functional tests (each starts ansible-playbook) overlap on both cores.
+    # Four workers on two cores: functional tests spend most of their time waiting for task timelines and
+    # ansible-playbook start-up, so twice as many runs as cores overlap those waits.
     local rc=0
     PATH="$venv/bin:$PATH" \
         HWCLOUD_DMS_TEST_VENV="$venv" \
         ANSIBLE_COLLECTIONS_PATH="$(collections_dir "$leg")" \
         PYTHONPATH="$(src_parent "$leg")" \
-        "$venv/bin/python" -m pytest -n auto --import-mode=importlib -p no:cacheprovider -ra --durations=10 \
+        "$venv/bin/python" -m pytest -n 4 --import-mode=importlib -p no:cacheprovider -ra --durations=10 \
         -W "ignore:datetime.datetime.utcnow:DeprecationWarning:huaweicloudsdkcore.signer.signer" \
         --junitxml="$WORK/leg-$leg/junit.xml" "${dirs[@]}" || rc=$?
     if [[ $rc -eq 5 ]]; then log "ERROR: pytest collected no test (exit code 5): tests exist, so this is a failure"; fi
