@@ -3,7 +3,7 @@
 """HTTP for the DMS client: one keep-alive session, signing per attempt, retries with backoff, typed errors.
 
 No Ansible imports. The clock, the sleep, the random source and the session are injectable so that the
-retry rules are tested without waiting.
+retry rules are tested without waiting. One HttpClient may serve a few threads at once (see HttpClient).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import json
 import random
 import re
 import ssl
+import threading
 import time
 from collections import namedtuple
+from http.cookiejar import DefaultCookiePolicy
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -126,7 +128,11 @@ class _Transient(Exception):
 
 
 class HttpClient:
-    """Sends signed JSON requests and returns parsed bodies, retrying what is worth retrying."""
+    """Sends signed JSON requests and returns parsed bodies, retrying what is worth retrying.
+
+    Safe to use from a few threads at once: ``calls`` is counted under a lock, and the session it makes keeps no
+    cookies, the only state of a requests session that its requests change (the connection pool has its own locks).
+    """
 
     def __init__(self, auth, request_timeout=30.0, max_retries=5, validate_certs=True, ca_path=None,
                  session=None, clock=time.monotonic, sleep=time.sleep, rng=random.random):
@@ -140,10 +146,18 @@ class HttpClient:
             if requests is None:
                 raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
             session = requests.Session()  # keep-alive across pages and polls; proxies from the environment
+            # Every request is signed: the API needs no cookies, and a jar that threads fill while others read it is a race.
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         # validate_certs=false wins over ca_path (as in Ansible's own modules)
         session.verify = (ca_path or True) if validate_certs else False
         self._session = session
-        self.calls = 0
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+
+    @property
+    def calls(self):
+        """HTTP requests sent so far, retries included, from every thread."""
+        return self._calls
 
     def request(self, method, url, params=(), headers=None, deadline=None, expect=None, retries=None, timeout=None,
                 body=None, write=False):
@@ -212,7 +226,8 @@ class HttpClient:
         signed = self._auth.sign(method, url, params, base_headers, payload)
         secrets = secret_forms(value for name, value in signed.items() if name.lower() in SECRET_HEADERS)
         full_url = url + ("?" + canonical_query(params) if params else "")
-        self.calls += 1
+        with self._calls_lock:
+            self._calls += 1
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify,
             # which would silently turn validate_certs=false (and ca_path) back into the environment's bundle.

@@ -101,12 +101,14 @@ def older_than_option(value, now):
 def read_tasks(client, selection):
     """(the selected tasks newest first, the TaskListing read, or None when the tasks were read by ID).
 
-    Tasks read by ID that DMS says do not exist are left out. A listing is consumed only as far as ``limit`` needs.
+    Tasks read by ID that DMS says do not exist are left out. A listing is consumed only as far as ``limit`` needs;
+    without one it is read whole, so its pages are fetched a few at a time.
     """
     listing = None
     if selection.task_ids:
         found = (client.get_task(selection.instance_id, task_id) for task_id in selection.task_ids)
         tasks = newest_first(task for task in found if task)
     else:
-        tasks = listing = client.list_tasks(selection.instance_id, begin_time=selection.begin, end_time=selection.end)
+        tasks = listing = client.list_tasks(selection.instance_id, begin_time=selection.begin, end_time=selection.end,
+                                            read_all=selection.limit is None)
     return select_tasks(tasks, selection.statuses, selection.names, selection.begin, selection.end, selection.limit), listing

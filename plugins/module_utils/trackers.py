@@ -145,7 +145,7 @@ class IdleTracker(Tracker):
     def poll(self, deadline):
         if self._history_read_at is None:
             read_at = self._wall() - CLOCK_SKEW_ALLOWANCE
-            listing = self._client.list_tasks(self._instance_id, deadline=deadline)
+            listing = self._client.list_tasks(self._instance_id, deadline=deadline, read_all=True)
             active = [task for task in listing if is_active(task)]
             listing.require_complete()  # "idle" is a claim about every task: it needs the whole history
             for task in active:

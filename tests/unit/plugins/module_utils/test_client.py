@@ -5,21 +5,23 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from itertools import islice
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import (
-    MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, PROGRESS_TIMEOUT, SERVER_WINDOW_MARGIN, DmsClient, make_auth,
+    MAX_PAGES_WITHOUT_NEW_TASKS, PAGE_SIZE, PAGES_IN_FLIGHT, PROGRESS_TIMEOUT, SERVER_WINDOW_MARGIN, DmsClient, make_auth,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
     MalformedAnswerError, MalformedIdError, RetriesExhausted, UnsafeToRetryError,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import THROTTLED_MIN_PAUSE, HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
@@ -714,3 +716,176 @@ def test_call_accepts_what_it_is_told_to(server):
     server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
     answer = make_client(server).call("GET", api_path("/v2/{project_id}/instances/%s" % INSTANCE), accepted={200, 404})
     assert (answer.status, answer.error) == (404, None)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading a whole listing a few pages at a time
+
+
+def page_fetching_threads():
+    return [thread for thread in threading.enumerate() if thread.name.startswith("ThreadPoolExecutor")]
+
+
+def read(server, read_all, **options):
+    listing = make_client(server, **options).list_tasks(INSTANCE, read_all=read_all)
+    return [task["id"] for task in listing], (listing.held, listing.counted, listing.complete)
+
+
+@pytest.mark.parametrize("history", [
+    [api_task(n) for n in range(1050)],
+    [api_task(n) for n in range(400)],  # an exact multiple of the page size
+    [api_task(n) for n in range(60)],  # one page: nothing to fetch ahead
+    [dated_task(n) for n in range(250)],  # oldest first: read whole, handed out newest first
+], ids=["1050", "400", "60", "oldest-first"])
+def test_a_whole_read_gives_what_reading_page_after_page_gives(server, history):
+    serve_list(server, history)
+    one_by_one = read(server, read_all=False)
+    sequential_starts = sorted(int(query["start"]) for query in list_queries(server))
+    del server.requests[:]
+    assert read(server, read_all=True) == one_by_one
+    assert sorted(int(query["start"]) for query in list_queries(server)) == sequential_starts  # no page more
+    assert not page_fetching_threads()
+
+
+def test_a_whole_read_without_task_count_reads_page_after_page(server):
+    serve_list(server, [api_task(n) for n in range(250)], task_count=False)
+    ids, accounting = read(server, read_all=True)
+    assert (len(ids), accounting) == (250, (250, None, True))
+    assert [query["start"] for query in list_queries(server)] == ["1", "101", "201"]
+
+
+def test_a_whole_read_deduplicates_tasks_pushed_down_while_it_reads(server):
+    tasks = [api_task(n) for n in range(1000)]
+    history = list(tasks)
+
+    def respond(request):
+        if len(server.requests) == 3:  # three tasks created while the pages are being read
+            history[0:0] = [api_task(5000 + n, "EXECUTING") for n in range(3)]
+        query = dict(request.query)
+        first = int(query["start"]) - 1
+        return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
+    server.respond = respond
+    ids, _accounting = read(server, read_all=True)
+    assert len(ids) == len(set(ids))
+    assert set(task["id"] for task in tasks) <= set(ids)
+
+
+class GatedSession(requests.Session):
+    """Holds the requests for pages after the first until ``wanted`` of them are in flight at once."""
+
+    def __init__(self, wanted):
+        super().__init__()
+        self.gate = threading.Barrier(wanted, timeout=10)  # a read that never has ``wanted`` in flight breaks it: an error, not a hang
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if dict(parse_qsl(urlsplit(request.url).query))["start"] != "1":
+                self.gate.wait()
+            return super().send(request, **kwargs)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_a_whole_read_has_a_few_pages_in_flight_and_never_more(server):
+    serve_list(server, [api_task(n) for n in range(100 + 100 * PAGES_IN_FLIGHT * 5)])
+    session = GatedSession(PAGES_IN_FLIGHT)
+    listing = make_client(server, session=session).list_tasks(INSTANCE, read_all=True)
+    assert len(list(listing)) == 100 + 100 * PAGES_IN_FLIGHT * 5
+    assert 1 < PAGES_IN_FLIGHT <= 5
+    assert session.most_in_flight == PAGES_IN_FLIGHT
+    assert listing.complete
+
+
+def test_a_throttled_page_backs_off_and_is_read_again(server):
+    history = [api_task(n) for n in range(1000)]
+    throttled = []
+
+    def respond(request):
+        query = dict(request.query)
+        if query["start"] == "301" and not throttled:
+            throttled.append(request)
+            return Reply(429, {"error_code": "APIG.0308", "error_msg": "throttled"})
+        first = int(query["start"]) - 1
+        return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
+    server.respond = respond
+    pauses = []
+    ids, accounting = read(server, read_all=True, pauses=pauses, max_retries=2)
+    assert ids == [task["id"] for task in history] and accounting == (1000, 1000, True)
+    assert len(pauses) == 1 and pauses[0] >= THROTTLED_MIN_PAUSE
+    assert [query["start"] for query in list_queries(server)].count("301") == 2
+
+
+def test_a_failing_page_fails_the_read_with_its_error_and_stops_the_threads(server):
+    history = [api_task(n) for n in range(2000)]
+
+    def respond(request):
+        query = dict(request.query)
+        if query["start"] == "501":
+            return Reply(500, {"error_code": "DMS.00500000", "error_msg": "internal"})
+        first = int(query["start"]) - 1
+        return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
+    server.respond = respond
+    listing = make_client(server, max_retries=0).list_tasks(INSTANCE, read_all=True)
+    consumed = []
+    with pytest.raises(RetriesExhausted) as caught:
+        consumed.extend(listing)
+    assert isinstance(caught.value.last_error, ApiError) and caught.value.last_error.status == 500
+    assert [task["id"] for task in consumed] == [task["id"] for task in history[:500]]  # nothing after the failed page
+    assert listing.complete is None
+    assert not page_fetching_threads()
+    assert len(list_queries(server)) <= 5 + PAGES_IN_FLIGHT  # no page asked for after the failure was seen
+
+
+class SteppedClock:
+    """The injected clock: the test moves it on."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_whole_read_stops_at_the_deadline(server):
+    history = [api_task(n) for n in range(3000)]
+    clock = SteppedClock()
+
+    def respond(request):
+        query = dict(request.query)
+        if query["start"] == "301":
+            clock.now = 200.0  # the deadline passes while this page is served
+        first = int(query["start"]) - 1
+        return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
+    server.respond = respond
+    settings = client_settings(server)
+    http = HttpClient(make_auth(settings), request_timeout=5.0, max_retries=3, clock=clock, sleep=lambda seconds: None)
+    listing = DmsClient(settings, http=http).list_tasks(INSTANCE, deadline=150.0, read_all=True)
+    with pytest.raises(RetriesExhausted) as caught:
+        list(listing)
+    assert "deadline" in str(caught.value)
+    assert len(list_queries(server)) <= 4 + PAGES_IN_FLIGHT  # pages asked for after the deadline are never sent
+    assert not page_fetching_threads()
+
+
+def test_a_whole_read_stopped_early_fetches_only_a_few_pages_ahead(server):
+    serve_list(server, [api_task(n) for n in range(10000)])
+    listing = make_client(server).list_tasks(INSTANCE, read_all=True)
+    taken = list(islice(listing, 150))
+    assert [task["id"] for task in taken] == ["task-%05d" % n for n in range(150)]
+    assert listing.complete is None
+    assert len(list_queries(server)) <= 1 + PAGES_IN_FLIGHT
+    assert not page_fetching_threads()
+
+
+def test_a_listing_without_read_all_fetches_no_page_ahead(server):
+    serve_list(server, [api_task(n) for n in range(10000)])
+    listing = make_client(server).list_tasks(INSTANCE)
+    assert len(list(islice(listing, 150))) == 150
+    assert [query["start"] for query in list_queries(server)] == ["1", "101"]

@@ -1139,3 +1139,27 @@ def test_call_keeps_a_non_json_body_out_of_json(server):
     answer = call(make_http(FakeTime(), max_retries=0), server)
     assert (answer.status, answer.body) == (502, None)
     assert "Bad Gateway" in str(answer.error)
+
+
+# ------------------------------------------------------------------------------------------------
+# Use from a few threads at once
+
+
+def test_calls_are_counted_from_several_threads(server):
+    server.respond = lambda request: OK
+    http = make_http(FakeTime())
+    threads = [threading.Thread(target=lambda: [get(http, server) for _request in range(25)]) for _thread in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert http.calls == len(server.requests) == 200
+
+
+def test_its_own_session_keeps_no_cookies(server):
+    server.replies.append(Reply(200, {"task_count": "0", "tasks": []}, {"Set-Cookie": "lb=node-7; Path=/"}))
+    server.respond = lambda request: OK
+    http = make_http(FakeTime())
+    get(http, server)
+    get(http, server)
+    assert "Cookie" not in server.requests[1].headers

@@ -45,9 +45,11 @@ class FakeClient:
     def __init__(self, tasks=None):
         self.tasks = TASKS if tasks is None else tasks
         self.calls = []
+        self.read_all = []  # the read_all of each list_tasks call
 
-    def list_tasks(self, instance_id, begin_time=None, end_time=None):
+    def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):
         self.calls.append(("list_tasks", instance_id, begin_time, end_time))
+        self.read_all.append(read_all)
         return FakeListing(dict(task) for task in self.tasks)
 
     def get_task(self, instance_id, task_id):
@@ -204,6 +206,14 @@ def test_info_selection_of_every_option():
               "begin_time": "2024-05-01T00:00:00+02:00", "end_time": "20240502000000", "limit": 3}
     assert info_selection(values) == TaskSelection(
         INSTANCE, ["a", "b"], ["FAILED"], ["n"], datetime(2024, 4, 30, 22, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC), 3)
+
+
+@pytest.mark.parametrize("limit, read_all", [(None, True), (2, False)])
+def test_a_listing_is_read_whole_only_without_a_limit(limit, read_all):
+    client = FakeClient()
+    read_tasks(client, info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
+                                       "begin_time": None, "end_time": None, "limit": limit}))
+    assert client.read_all == [read_all]  # a limit may stop early: no pages fetched ahead of it
 
 
 def test_read_tasks_returns_the_listing_it_read_and_none_for_ids():

@@ -114,6 +114,7 @@ class FakeDms:
         self.fail_cost = fail_cost
         self.truncate_after = 0
         self.log = []  # (kind, detail, t) per call
+        self.read_all = []  # the read_all of each list_tasks call
         self.deadlines = []
         self._calls = 0
 
@@ -145,8 +146,9 @@ class FakeDms:
                 return task
         return None
 
-    def list_tasks(self, instance_id, deadline=None, kind="list"):
+    def list_tasks(self, instance_id, deadline=None, kind="list", read_all=False):
         """Newest first, one call per page of 100, fetched only when consumed (like DmsClient.list_tasks)."""
+        self.read_all.append(read_all)
         return FakeListing(self, instance_id, deadline, kind)
 
     def tasks_created_since(self, instance_id, moment, deadline=None):
@@ -796,6 +798,14 @@ def test_gate_tracks_a_new_active_task_appearing_at_the_head(clock):
     assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "late": "SUCCESS"}
     assert outcome.elapsed >= 40
     assert all(calls == [("since", 1)] for t, calls in dms.polls()[1:])
+
+
+def test_gate_reads_the_whole_history_once_and_says_so(clock):
+    tasks = old_tasks(250) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, idle=True)
+    assert not waiter.wait().failed
+    assert dms.read_all[0] is True  # its pages may then be fetched a few at a time
+    assert not any(dms.read_all[1:])  # "created since" listings stop early: no read-ahead
 
 
 def test_gate_on_a_truncated_history_is_not_idle(clock):

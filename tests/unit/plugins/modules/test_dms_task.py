@@ -69,7 +69,7 @@ class FakeClient:
         self.counted = None
         self.calls = []
 
-    def list_tasks(self, instance_id, begin_time=None, end_time=None):
+    def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):  # pylint: disable=unused-argument
         self.calls.append(("list_tasks", instance_id))
         return FakeListing(self)
 

@@ -84,7 +84,7 @@ class FakeClient:
         self.consumed = 0  # tasks handed out by list_tasks generators
         self.counted = None  # the task_count the listing reports, when not the number of tasks
 
-    def list_tasks(self, instance_id, begin_time=None, end_time=None):
+    def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):  # pylint: disable=unused-argument
         self.calls.append(("list_tasks", instance_id, begin_time, end_time))
         return FakeListing(self)
 
@@ -305,7 +305,8 @@ def test_limit_stops_a_listing_longer_than_needed():
             raise AssertionError("the whole listing was consumed")
 
     class LongListingClient(FakeClient):
-        def list_tasks(self, instance_id, begin_time=None, end_time=None):
+        def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):
+            assert not read_all  # a limit may stop early
             return LongListing(self)
 
     client = LongListingClient()
