@@ -47,9 +47,12 @@ def make_auth(settings):
 class TaskListing:
     """The tasks of one listing, newest first, each once, fetched page by page as they are consumed.
 
-    Once iterated to its end, ``held`` is the number of distinct tasks read and ``counted`` the API's last
-    ``task_count``; ``complete`` says whether paging read every task the API counted. An iteration the caller
-    stops early proves nothing either way and leaves ``complete`` None.
+    Once iterated to its end, ``held`` is the number of distinct tasks read and ``counted`` the ``task_count`` of the
+    first page: the tasks that existed when the listing began. ``complete`` says whether paging read every one of
+    them. Tasks created while paging are not part of the listing (they push older ones down a page, and paging on
+    reads those); a task deleted while paging pulls a later one onto a page already read, so the listing ends one
+    short and says it is incomplete. An iteration the caller stops early proves nothing either way and leaves
+    ``complete`` None.
 
     With ``read_all`` the caller promises to read every task: once a page has given ``task_count``, the pages up
     to it are fetched up to PAGES_IN_FLIGHT at a time, each with the client's retries and deadline, and handed out
@@ -103,7 +106,8 @@ class TaskListing:
                         added += 1
                         yield task
                 self.held = len(seen)
-                self.counted = int(str(body["task_count"])) if "task_count" in body else None
+                if self.counted is None and "task_count" in body:
+                    self.counted = int(str(body["task_count"]))
                 pages_without_new = 0 if added else pages_without_new + 1
                 if self.counted is not None and self.held >= self.counted:
                     self.complete = True

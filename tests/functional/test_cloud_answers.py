@@ -206,7 +206,9 @@ def test_success_answers_without_a_list_of_tasks_are_never_no_tasks(emulator, pl
 
     assert page_two_result["failed"] is True and page_two_result["tasks"] == [], "not the 100 tasks of page 1"
     assert "unexpected shape" in page_two_result["msg"], page_two_result["msg"]
-    assert [entry["query"]["start"] for entry in logged(emulator, instance=page_two)] == ["1", "101"]
+    # Page 2 is fetched once (never retried with max_retries 0); pages after it may have been fetched alongside it.
+    page_two_starts = [entry["query"]["start"] for entry in logged(emulator, instance=page_two)]
+    assert page_two_starts[0] == "1" and page_two_starts.count("101") == 1 and set(page_two_starts) <= {"1", "101", "201"}
     for result, (_body, instance) in zip((empty_result, no_tasks_result, null_result), bad_answers):
         assert result["failed"] is True and result["tasks"] == [] and result["task_count"] == 0, result
         assert "unexpected shape" in result["msg"], result["msg"]
@@ -256,7 +258,8 @@ def test_reads_per_poll_are_bounded_and_the_task_keyword_timeout_is_reported(emu
     requests = logged(emulator, instance=long_history)
     lists = [entry for entry in requests if entry["kind"] == "list"]
     first_poll, later_polls = lists[:10], lists[10:]
-    assert [entry["query"]["start"] for entry in first_poll] == [str(start) for start in range(1, 1001, 100)], "every page once"
+    # The pages after the first are fetched a few at a time, so the log may hold them in another order.
+    assert sorted(int(entry["query"]["start"]) for entry in first_poll) == list(range(1, 1001, 100)), "every page once"
     assert not any("begin_time" in entry["query"] for entry in first_poll)
     assert later_polls and all(entry["query"]["start"] == "1" and "begin_time" in entry["query"] for entry in later_polls), "one page per poll"
     assert [entry["kind"] for entry in requests if entry["kind"] != "list"] in ([], ["progress"]), "a listed task needs no show call"

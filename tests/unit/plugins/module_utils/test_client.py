@@ -210,26 +210,30 @@ def test_a_short_page_below_task_count_leaves_the_listing_incomplete(server, ser
     assert len(server.requests) == 1
 
 
-def test_task_count_is_read_from_the_last_page(server):
+def test_tasks_deleted_while_paging_make_the_listing_say_it_may_miss_some(server):
+    """A deletion pulls a later task onto a page already read; paging cannot tell which, so it says so."""
     tasks = [api_task(n) for n in range(150)]
     serve_list(server, tasks)
     listing = make_client(server).list_tasks(INSTANCE)
     iterator = iter(listing)
     assert len(list(islice(iterator, 100))) == 100
-    del tasks[120:]  # 30 tasks deleted between pages: the second page says 120
-    assert len(list(iterator)) == 20
-    assert (listing.held, listing.counted, listing.complete) == (120, 120, True)
+    del tasks[50]  # task 100 moves onto the first page, which was read already
+    assert len(list(iterator)) == 49
+    assert (listing.held, listing.counted, listing.complete) == (149, 150, False)
 
 
-def test_a_full_page_of_insertions_between_pages_loses_nothing(server):
+def test_a_full_page_of_insertions_between_pages_loses_nothing_and_is_complete(server):
+    """Tasks created while paging are not part of the listing: every task that existed when it began is read."""
     tasks = [api_task(n) for n in range(250)]
     serve_list(server, tasks)
-    listing = iter(make_client(server).list_tasks(INSTANCE))
-    first_page = list(islice(listing, 100))
+    listing = make_client(server).list_tasks(INSTANCE)
+    iterator = iter(listing)
+    first_page = list(islice(iterator, 100))
     tasks[0:0] = [api_task(1000 + n, "EXECUTING") for n in range(100)]  # page 2 now repeats page 1 exactly
-    ids = [task["id"] for task in first_page + list(listing)]
+    ids = [task["id"] for task in first_page + list(iterator)]
     assert len(ids) == len(set(ids))
     assert set("task-%05d" % n for n in range(250)) <= set(ids)
+    assert (listing.held, listing.counted, listing.complete) == (250, 250, True)
 
 
 def test_paging_is_lazy(server):
