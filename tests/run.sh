@@ -516,7 +516,7 @@ main() {
     RUN_START="$(now)"
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/hwcloud-dms-test.XXXXXX")"
     trap cleanup EXIT
-    # One UTF-8 locale for every tool, whatever the caller has (this machine has no en_US.UTF-8, so
+    # One UTF-8 locale for every tool, whatever the caller has (where there is no en_US.UTF-8,
     # ansible-test still prints a harmless warning about using C.UTF-8).
     export LC_ALL=C.UTF-8 LANG=C.UTF-8
 

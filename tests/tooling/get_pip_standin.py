@@ -4,7 +4,7 @@
 """Offline stand-in for the ``get-pip.py`` bootstrap script that ansible-test downloads.
 
 Why: every virtual environment ansible-test creates (``--venv`` and the sanity import test) is
-bootstrapped with ``get-pip-<version>.py`` fetched from a CI host that this machine cannot reach.
+bootstrapped with ``get-pip-<version>.py`` fetched from a CI host that an offline machine cannot reach.
 ansible-test first looks in its cache, ``~/.ansible/test/cache/get_pip_<version>.py``; tests/run.sh
 copies this file there under both names it needs (``get_pip_24_2.py``, ``get_pip_25_2.py``).
 

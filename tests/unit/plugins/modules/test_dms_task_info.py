@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""hwcloud.dms.dms_task_info: the module logic with the DMS client faked at its boundary (issue 4).
+"""hwcloud.dms.dms_task_info: the module logic with the DMS client faked at its boundary.
 
 The selection (``info_selection`` and ``read_tasks`` of module_utils/selection.py, which the module calls) and
 ``failure_result`` are called directly; ``main`` runs end to end through AnsibleModule with
