@@ -174,9 +174,8 @@ class DisplayListener(WaitListener):
         change = "%s -> %s" % (previous, task["status"]) if previous else task["status"]
         self._say("%s (ID %s) %s%s" % (task["name"], task["id"], change, _progress_text(progress)), elapsed)
 
-    def still_waiting(self, tasks, elapsed, progress_by_id):
-        states = ["%s (ID %s) %s%s" % (task["name"], task["id"], task["status"], _progress_text(progress_by_id.get(task["id"])))
-                  for task in tasks if task["status"] not in FINAL_STATUSES]
+    def still_waiting(self, tasks, elapsed):
+        states = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in tasks if task["status"] not in FINAL_STATUSES]
         self._say("still waiting: %s" % ("; ".join(states) or "no task seen yet"), elapsed)
 
     def poll_failed(self, error, elapsed):

@@ -18,8 +18,8 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
 from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import IdleTracker, IdTracker, NameTracker
 
-FIRST_PAUSE = 1.0
-PAUSE_GROWTH = 1.5
+FIRST_PAUSE = 2.0
+PAUSE_GROWTH = 2.0
 PAUSE_JITTER = 0.1
 # A task ID that never shows up is most likely a typo; fail after this long instead of at the timeout.
 NOT_FOUND_GRACE = 30.0
@@ -38,22 +38,25 @@ def utc_now():
 
 
 class PollSchedule:
-    """Pauses between polls: about FIRST_PAUSE, growing by PAUSE_GROWTH up to ``max_pause``, with jitter.
+    """Pauses between polls: about FIRST_PAUSE, doubling up to ``max_pause``, then exactly ``max_pause``.
 
-    Short pauses first catch quick tasks soon after they end; growing ones keep long waits cheap.
-    Jitter keeps many playbooks started together from polling in lockstep.
+    Short pauses first catch quick tasks soon after they end. At the cap a wait reads once every ``max_pause``
+    seconds, as an ``until:`` loop with that delay would, so a long wait costs no more requests than the loop.
+    Jitter on the short pauses only: it spreads playbooks started together, and the spread lasts at the cap,
+    where jitter could only shorten pauses (``max_pause`` is the longest pause) and so add requests.
     """
 
     def __init__(self, max_pause, rng=random.random):
         self._max_pause = max_pause
         self._rng = rng
-        self._next = min(FIRST_PAUSE, max_pause)
+        self._next = FIRST_PAUSE
 
     def next_pause(self):
-        pause = self._next
-        self._next = min(self._max_pause, self._next * PAUSE_GROWTH)
-        # Jitter before the cap: max_pause is documented as the longest pause between polls.
-        return min(self._max_pause, pause * (1 + PAUSE_JITTER * (2 * self._rng() - 1)))
+        nominal = self._next
+        self._next = min(self._max_pause, nominal * PAUSE_GROWTH)
+        if nominal >= self._max_pause:
+            return self._max_pause
+        return min(self._max_pause, nominal * (1 + PAUSE_JITTER * (2 * self._rng() - 1)))
 
 
 class WaitListener:
@@ -62,8 +65,11 @@ class WaitListener:
     def status_changed(self, task, previous, elapsed, progress):
         """A task was first seen (previous None) or changed status; progress is the API's dict or None."""
 
-    def still_waiting(self, tasks, elapsed, progress_by_id):
-        """A heartbeat during a long wait with no status change."""
+    def still_waiting(self, tasks, elapsed):
+        """A heartbeat during a long wait with no status change.
+
+        It asks for no progress: a call a minute would make the requests of a long wait grow without bound.
+        """
 
     def poll_failed(self, error, elapsed):
         """A poll failed with a transient error; the wait goes on."""
@@ -137,7 +143,6 @@ class TaskWaiter:
         self._sleep = sleep
         self._rng = rng
         self._reported = {}  # task ID -> the status last reported to the listener and the history
-        self._no_progress = set()
         self._progress_wanted = True
         self._progress_calls_left = 0
         # Whether the last poll read everything it meant to: after a failed one, nothing new is known to stop on.
@@ -186,7 +191,7 @@ class TaskWaiter:
                 last_heartbeat = self._clock()
             elif self._clock() - last_heartbeat >= HEARTBEAT:
                 last_heartbeat = self._clock()
-                self._listener.still_waiting(self._tracker.known(), self._elapsed(), self._progress_of_active())
+                self._listener.still_waiting(self._tracker.known(), self._elapsed())
             remaining = self._remaining()
             if remaining <= 0:
                 self._outcome.timed_out = True
@@ -290,18 +295,12 @@ class TaskWaiter:
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
-        may_ask = self._progress_wanted and self._progress_calls_left > 0 and task["id"] not in self._no_progress
+        may_ask = self._progress_wanted and self._progress_calls_left > 0
         if not may_ask or self._remaining() < PROGRESS_QUIET_BEFORE_DEADLINE:
             return None
         self._progress_calls_left -= 1
         try:
-            progress = self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
+            return self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
             return None
-        if progress is None:
-            self._no_progress.add(task["id"])
-        return progress
-
-    def _progress_of_active(self):
-        return dict((task["id"], self._progress(task)) for task in self._tracker.known() if task["status"] == "EXECUTING")

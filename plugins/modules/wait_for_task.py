@@ -31,9 +31,11 @@ description:
     dropped connections and timeouts during the wait are retried until O(timeout); authentication errors, an
     ID the API refuses as malformed, a missing instance and, on the first poll, a URL the gateway does not
     know (check O(endpoint) and O(region)) end the wait at once.
-  - Each status change is printed as it happens, with the progress percentage and remaining time where the
-    engine reports them (Kafka, RocketMQ); a still-waiting line follows every minute without change.
-    Progress is asked at most once a poll, with one short attempt, and never just before the deadline.
+  - Each status change is printed as it happens. When a task starts C(EXECUTING), the line has the progress
+    percentage and remaining time where the engine reports them (Kafka, RocketMQ); progress is asked then
+    only, with one short attempt, at most once a poll, and never just before the deadline. A still-waiting
+    line with the statuses follows every minute without change; it asks for no progress, so that a long wait
+    costs no request beyond its polls.
     Use C(-v) to see every poll and failed progress calls. Nothing is printed for a task with C(no_log).
 author:
   - hwcloud.dms contributors (@hwcloud)
@@ -84,8 +86,9 @@ options:
     default: 0
   sleep:
     description:
-      - The longest pause between polls, in seconds, from 1 to 3600. Polling starts about 1 second apart and
-        backs off to this.
+      - The longest pause between polls, in seconds, from 1 to 3600. Pauses start at about 2 seconds and double
+        (4, 8, ...) up to this; from then on the wait polls exactly every O(sleep) seconds, so a long wait sends
+        about one request per O(sleep) and notices the end on average O(sleep)/2 seconds after it.
     type: int
     default: 10
   fail_on_status:

@@ -67,8 +67,8 @@ def test_first_sighting_line_without_progress(monkeypatch):
 def test_heartbeat_names_only_unfinished_tasks(monkeypatch):
     progress_listener, recording = listener(monkeypatch)
     tasks = [task("EXECUTING", task_id="a"), task("SUCCESS", task_id="b")]
-    progress_listener.still_waiting(tasks, 61.0, {"a": {"progress_percentage": 80}})
-    assert recording.lines == [(0, "wait_for_task [web1]: still waiting: kafkaConfigModify (ID a) EXECUTING 80% [61.0 s]")]
+    progress_listener.still_waiting(tasks, 61.0)
+    assert recording.lines == [(0, "wait_for_task [web1]: still waiting: kafkaConfigModify (ID a) EXECUTING [61.0 s]")]
 
 
 def test_failed_poll_is_shown_and_polls_only_at_v(monkeypatch):
