@@ -65,9 +65,10 @@ class TaskListing:
         self.held = 0
         self.counted = None
         self.complete = None
+        self._most_counted = None  # the highest task_count of any page: more than ``counted`` when tasks were created
 
     def __iter__(self):
-        tasks = self._each_task()
+        tasks = self._each_task(self._pages_a_few_at_a_time() if self._read_all else self._pages_one_after_another())
         try:
             first_page = list(islice(tasks, PAGE_SIZE))
             # The API is believed to list newest first, but does not say so: should the first page come in another
@@ -85,16 +86,18 @@ class TaskListing:
         if self.complete is False:
             raise IncompleteListingError(self.held, self.counted)
 
-    def _each_task(self):
+    def _each_task(self, pages):
         """The tasks in the API's order, each once.
 
         Pages by ``start`` (1-based). Tasks created while paging push older ones down a page, so tasks are
-        de-duplicated by id; paging stops on a short page, once ``task_count`` tasks are held, or after
-        MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing (so a misbehaving server cannot make it loop).
+        de-duplicated by id. Paging stops on a short page, once it holds as many tasks as any page counted (tasks
+        created meanwhile are counted but not read: more than a page of them would otherwise end it before the
+        oldest tasks), or after MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing, so that a misbehaving
+        server cannot make it loop.
         """
+        self.held, self.counted, self.complete, self._most_counted = 0, None, None, None
         seen = set()
         pages_without_new = 0
-        pages = self._pages()
         try:
             for body in pages:
                 page = body["tasks"]
@@ -106,10 +109,13 @@ class TaskListing:
                         added += 1
                         yield task
                 self.held = len(seen)
-                if self.counted is None and "task_count" in body:
-                    self.counted = int(str(body["task_count"]))
+                latest_count = task_count(body)
+                if latest_count is not None:
+                    if self.counted is None:
+                        self.counted = latest_count
+                    self._most_counted = max(self._most_counted or 0, latest_count)
                 pages_without_new = 0 if added else pages_without_new + 1
-                if self.counted is not None and self.held >= self.counted:
+                if self.counted is not None and self.held >= self._most_counted:
                     self.complete = True
                     return
                 if len(page) < PAGE_SIZE or pages_without_new >= MAX_PAGES_WITHOUT_NEW_TASKS:
@@ -118,26 +124,50 @@ class TaskListing:
         finally:
             pages.close()  # stops the fetching threads, if any, before the listing ends or fails
 
-    def _pages(self):
-        """The answers for start = 1, 1 + PAGE_SIZE, ..., in that order, for as long as the caller asks."""
-        yield self._fetch_page(1)
+    def _pages_one_after_another(self):
+        """The answers for start = 1, 1 + PAGE_SIZE, ..., one at a time, for as long as the caller asks."""
+        start = 1
+        while True:
+            yield self._fetch_page(start)
+            start += PAGE_SIZE
+
+    def _pages_a_few_at_a_time(self):
+        """The same answers in the same order, those after the first fetched up to PAGES_IN_FLIGHT at a time.
+
+        Pages in flight together may be served in any order. When a page counts fewer tasks than the page before it,
+        it was served first and the tasks created in between pushed tasks across the boundary of the two, where
+        neither shows them: such a page is fetched again, now served after the one before it, as reading one page
+        after another would have it. (A task deleted in between lowers the count too: that refetch changes nothing,
+        and the listing ends short as it would have.)
+        """
+        first = self._fetch_page(1)
+        yield first
+        previous_count = task_count(first)
         start = 1 + PAGE_SIZE
-        if not self._read_all:
-            while True:
-                yield self._fetch_page(start)
-                start += PAGE_SIZE
         with ThreadPoolExecutor(max_workers=PAGES_IN_FLIGHT) as pool:
             in_flight = deque()
             try:
                 while True:
                     # The page asked for next is always fetched; pages after it only while task_count says they hold tasks.
                     while not in_flight or (len(in_flight) < PAGES_IN_FLIGHT and self.counted is not None and start <= self.counted):
-                        in_flight.append(pool.submit(self._fetch_page, start))
+                        in_flight.append((start, pool.submit(self._fetch_page, start)))
                         start += PAGE_SIZE
-                    yield in_flight.popleft().result()
+                    page_start, page = in_flight.popleft()
+                    body = page.result()
+                    count = task_count(body)
+                    if count is not None and previous_count is not None and count < previous_count:
+                        body = self._fetch_page(page_start)
+                        count = task_count(body)
+                    previous_count = count
+                    yield body
             finally:
-                for page in in_flight:
+                for _start, page in in_flight:
                     page.cancel()  # leaving the pool waits for the pages already being fetched
+
+
+def task_count(body):
+    """The page's task_count as a number (checked when the answer was read), or None when it has none."""
+    return int(str(body["task_count"])) if "task_count" in body else None
 
 
 class DmsClient:

@@ -236,6 +236,20 @@ def test_a_full_page_of_insertions_between_pages_loses_nothing_and_is_complete(s
     assert (listing.held, listing.counted, listing.complete) == (250, 250, True)
 
 
+def test_pages_of_insertions_between_pages_read_on_to_the_oldest_task(server):
+    """The new tasks read count towards task_count: holding that many proves nothing while the count grows."""
+    tasks = [api_task(n) for n in range(250)]
+    serve_list(server, tasks)
+    listing = make_client(server).list_tasks(INSTANCE)
+    iterator = iter(listing)
+    first_page = list(islice(iterator, 100))
+    tasks[0:0] = [api_task(1000 + n, "EXECUTING") for n in range(200)]  # page 2 is new, page 3 repeats page 1
+    ids = [task["id"] for task in first_page + list(iterator)]
+    assert len(ids) == len(set(ids))
+    assert set("task-%05d" % n for n in range(250)) <= set(ids)
+    assert (listing.counted, listing.complete) == (250, True)
+
+
 def test_paging_is_lazy(server):
     serve_list(server, [api_task(n) for n in range(250)])
     listing = iter(make_client(server).list_tasks(INSTANCE))
@@ -758,20 +772,59 @@ def test_a_whole_read_without_task_count_reads_page_after_page(server):
     assert [query["start"] for query in list_queries(server)] == ["1", "101", "201"]
 
 
-def test_a_whole_read_deduplicates_tasks_pushed_down_while_it_reads(server):
+class ThirdPageFirstSession(requests.Session):
+    """Sends the request for page 2 only once page 3 has been answered: pages in flight together, served out of order."""
+
+    def __init__(self):
+        super().__init__()
+        self.third_page_answered = threading.Event()
+
+    def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+        start = dict(parse_qsl(urlsplit(request.url).query))["start"]
+        if start == "101" and not self.third_page_answered.wait(10):
+            raise AssertionError("page 3 was never asked for while page 2 was")
+        response = super().send(request, **kwargs)
+        if start == "201":
+            self.third_page_answered.set()
+        return response
+
+
+def test_a_whole_read_loses_no_task_pushed_across_pages_served_out_of_order(server):
+    """Page 3 is served, then 3 tasks are created, then page 2: old tasks 197-199 are on neither as served."""
     tasks = [api_task(n) for n in range(1000)]
     history = list(tasks)
 
     def respond(request):
-        if len(server.requests) == 3:  # three tasks created while the pages are being read
-            history[0:0] = [api_task(5000 + n, "EXECUTING") for n in range(3)]
         query = dict(request.query)
+        if query["start"] == "101" and len(history) == len(tasks):
+            history[0:0] = [api_task(5000 + n, "EXECUTING") for n in range(3)]
         first = int(query["start"]) - 1
         return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
     server.respond = respond
-    ids, _accounting = read(server, read_all=True)
-    assert len(ids) == len(set(ids))
-    assert set(task["id"] for task in tasks) <= set(ids)
+    listing = make_client(server, session=ThirdPageFirstSession()).list_tasks(INSTANCE, read_all=True)
+    ids = [task["id"] for task in listing]
+    assert ids == [task["id"] for task in tasks]  # each old task once, in order; the new ones are not part of it
+    assert (listing.held, listing.counted, listing.complete) == (1000, 1000, True)
+    starts = [query["start"] for query in list_queries(server)]
+    assert starts.count("201") == 2, "page 3 counted fewer tasks than page 2: it was fetched again"
+    assert sorted(set(starts), key=int) == [str(start) for start in range(1, 1002, PAGE_SIZE)]  # on to the short page
+
+
+def test_a_task_deleted_while_pages_are_in_flight_leaves_a_whole_read_incomplete(server):
+    """A deletion lowers the count like a page served out of order: fetched again, it still counts fewer."""
+    tasks = [api_task(n) for n in range(1000)]
+
+    def respond(request):
+        query = dict(request.query)
+        if query["start"] == "201" and len(tasks) == 1000:
+            del tasks[50]  # task 100 moves onto page 1, read already
+        first = int(query["start"]) - 1
+        return Reply(200, {"task_count": str(len(tasks)), "tasks": tasks[first:first + PAGE_SIZE]})
+    server.respond = respond
+    listing = make_client(server, session=ThirdPageFirstSession()).list_tasks(INSTANCE, read_all=True)
+    ids = [task["id"] for task in listing]
+    assert len(ids) == len(set(ids)) == 999
+    assert (listing.held, listing.counted, listing.complete) == (999, 1000, False)
 
 
 class GatedSession(requests.Session):
