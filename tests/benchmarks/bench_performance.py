@@ -3,7 +3,7 @@
 """Performance against what users would run instead, on the emulator on 127.0.0.1: figures and ratios, never asserted.
 
     python tests/benchmarks/bench_performance.py          # the quick subset (under a minute; tests/run.sh runs it)
-    python tests/benchmarks/bench_performance.py --full   # every table of docs/performance.md (about 25 minutes)
+    python tests/benchmarks/bench_performance.py --full   # every table of docs/performance.md (about 30 minutes)
 
 Run from a collection tree importable as ansible_collections.hwcloud.dms, with ansible-core and the official SDK
 installed (tests/benchmarks/run.sh sets this up). Each table prints medians over its repeats and the targets beside
@@ -334,7 +334,7 @@ def requests_per_poll_table(workdir):
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--full", action="store_true", help="every table of docs/performance.md (about 25 minutes) instead of the quick subset")
+    parser.add_argument("--full", action="store_true", help="every table of docs/performance.md (about 30 minutes) instead of the quick subset")
     plan = FULL if parser.parse_args(argv).full else QUICK
     print("hwcloud.dms benchmarks (%s), %s" % ("full" if plan is FULL else "quick subset; --full for every table", load_note()))
     print()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full benchmark of docs/performance.md: prints every table with its ratios and targets (about 25 minutes).
+# The full benchmark of docs/performance.md: prints every table with its ratios and targets (about 30 minutes).
 # Needs only python3 (3.11) and the package index: sets up .venv/bench from tests/benchmarks/requirements.txt
 # (reused while the pins are unchanged), copies the collection into a temporary ansible_collections/hwcloud/dms
 # tree and runs tests/benchmarks/bench_performance.py --full there. Arguments are passed on (--help lists them).
