@@ -95,7 +95,6 @@ class TaskListing:
         oldest tasks), or after MAX_PAGES_WITHOUT_NEW_TASKS pages in a row that add nothing, so that a misbehaving
         server cannot make it loop.
         """
-        self.held, self.counted, self.complete, self._most_counted = 0, None, None, None
         seen = set()
         pages_without_new = 0
         try:
