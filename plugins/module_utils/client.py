@@ -165,7 +165,7 @@ class TaskListing:
 
 
 def task_count(body):
-    """The page's task_count as a number (checked when the answer was read), or None when it has none."""
+    """The page's task_count as a number, or None when it has none (the answer check refuses any other value)."""
     return int(str(body["task_count"])) if "task_count" in body else None
 
 
@@ -323,13 +323,12 @@ def _check_tasks(body):
 
 def _task_list_answer(body):
     _check_tasks(body)
-    if "task_count" in body:
-        try:
-            count = int(str(body["task_count"]))
-        except ValueError:
-            raise ValueError("'task_count' is not a number") from None
-        if count < 0:
-            raise ValueError("'task_count' is negative")
+    try:
+        count = task_count(body)
+    except ValueError:
+        raise ValueError("'task_count' is not a number") from None
+    if count is not None and count < 0:
+        raise ValueError("'task_count' is negative")
 
 
 def _single_task_answer(task_id):

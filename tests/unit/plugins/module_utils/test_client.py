@@ -815,6 +815,7 @@ def test_a_task_deleted_while_pages_are_in_flight_leaves_a_whole_read_incomplete
     ids = [task["id"] for task in listing]
     assert len(ids) == len(set(ids)) == 999
     assert (listing.held, listing.counted, listing.complete) == (999, 1000, False)
+    assert [query["start"] for query in list_queries(server)].count("101") == 2, "fetched again once, not in a loop"
 
 
 class GatedSession(requests.Session):
