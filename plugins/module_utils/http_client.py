@@ -24,6 +24,9 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     classify_api_error,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
+from ansible_collections.hwcloud.dms.plugins.module_utils.send_tracking import (
+    CONNECTING, SENDING, attempt_phase, begin_attempt, mount_phase_recording,
+)
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import canonical_query
 
 try:
@@ -146,6 +149,7 @@ class HttpClient:
             if requests is None:
                 raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
             session = requests.Session()  # keep-alive across pages and polls; proxies from the environment
+            mount_phase_recording(session)  # so that a failed write tells whether it had begun to leave
             # Every request is signed: the API needs no cookies, and a jar that threads fill while others read it is a race.
             session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         # validate_certs=false wins over ca_path (as in Ansible's own modules)
@@ -228,6 +232,7 @@ class HttpClient:
         full_url = url + ("?" + canonical_query(params) if params else "")
         with self._calls_lock:
             self._calls += 1
+        begin_attempt()
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify,
             # which would silently turn validate_certs=false (and ca_path) back into the environment's bundle.
@@ -238,7 +243,7 @@ class HttpClient:
             reason = redact(_reason(exc), secrets)
             if _certificate_problem(exc):
                 raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % reason, method, where) from None
-            raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc)) from None
+            raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc, attempt_phase())) from None
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
             raise TransportError(redact(_reason(exc), secrets), method, where) from None
@@ -326,16 +331,26 @@ def _certificate_problem(exc):
     return False
 
 
-def _never_sent(exc):
-    """Whether a failed request certainly never reached the service: no connection was made (refused, timed out
-    connecting, name not resolved, TLS handshake failed). A read timeout or a dropped connection may come after."""
+def _never_sent(exc, phase):
+    """Whether a failed request certainly never reached the service: it failed before any byte of it was written.
+
+    The connections of our own session say so (``phase``, see send_tracking): a failure while connecting (refused,
+    timed out, name not resolved, TLS handshake failed) came before the request; any failure once it was being
+    written may come after the service applied it, a TLS error while reading the answer included. Where no
+    connection of ours recorded the attempt, only the failures that by their kind happen before a connection exists
+    count as never sent.
+    """
+    if phase == SENDING:
+        return False
+    if phase == CONNECTING:
+        return True
     pending, seen = [exc], set()
     while pending:
         current = pending.pop()
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, (requests.exceptions.ConnectTimeout, ssl.SSLError)) or type(current).__name__ in CONNECTION_NOT_MADE:
+        if isinstance(current, requests.exceptions.ConnectTimeout) or type(current).__name__ in CONNECTION_NOT_MADE:
             return True
         pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__] + list(current.args))
     return False

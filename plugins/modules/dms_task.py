@@ -25,8 +25,10 @@ description:
   - A selection lists the instance's tasks, 100 at a time. When the listing ends short of the number of tasks the API
     counted, nothing is deleted and the module fails, since the selection may then miss tasks.
   - Tasks are deleted one by one. A delete is sent again only when the request certainly did not reach the service
-    (throttled with HTTP 429, or no connection made); after a server error, a timeout or a dropped connection it is
-    not sent again, since it may have been applied. Running the task again then settles it.
+    (throttled with HTTP 429, or failed before any byte of it was sent); after a server error, a timeout, a dropped
+    connection or a TLS error once it was sent, it is not sent again, since it may have been applied. The task is then
+    read back. Gone (or newly listed as C(DELETED)) means it was deleted, still there means it was not. When that read
+    fails too, the task is returned in RV(unconfirmed) and the module fails; running the task again settles it.
   - When some deletes fail, the module goes on with the others, then fails and returns what was deleted
     (RV(deleted)) and what was not (RV(not_deleted)), with the API's answer for each. After an error every further
     delete would meet too (authentication, a missing instance, persistent throttling), it stops there.
@@ -299,6 +301,32 @@ not_deleted:
           description: The request ID to quote to support.
           type: str
           sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
+unconfirmed:
+  description:
+    - The tasks whose delete may or may not have been applied, newest first, as they were before; each with C(msg).
+    - The answer to the delete was lost (a server error, a timeout, a dropped connection) and reading the task back
+      failed too. The module then fails.
+  returned: when the outcome of a delete is unknown
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Task ID.
+      type: str
+      sample: ff80808272dcc90f0172df1e490f41b0
+    name:
+      description: Task name.
+      type: str
+      sample: bindInstancePublicIp
+    status:
+      description: The status the task had before its delete.
+      type: str
+      sample: SUCCESS
+    msg:
+      description: Why the outcome is unknown.
+      type: str
+      sample: "the delete may or may not have been applied: HTTP 503 APIG.0202: Backend unavailable. (...); reading the task
+        back failed too: gave up after 6 attempts: ..."
 error:
   description: What the API answered, when reading the tasks failed on an API error.
   returned: on API failure while reading the tasks
@@ -345,12 +373,18 @@ ARGUMENT_SPEC = argument_spec(
 
 
 def failure_message(instance_id, to_delete, outcome):
-    failures = "; ".join("%s (%s): %s" % (entry["id"], entry["name"], entry["msg"]) for entry in outcome.failed)
-    message = "Deleted %d of the %d tasks to delete on instance %s; could not delete %s" % (
-        len(outcome.deleted), len(to_delete), instance_id, failures)
+    message = "Deleted %d of the %d tasks to delete on instance %s" % (len(outcome.deleted), len(to_delete), instance_id)
+    if outcome.failed:
+        message += "; could not delete %s" % _entries(outcome.failed)
     if outcome.untried:
         message += "; stopped there, %d more not tried" % len(outcome.untried)
+    if outcome.unconfirmed:
+        message += "; unknown whether these were deleted: %s" % _entries(outcome.unconfirmed)
     return message
+
+
+def _entries(entries):
+    return "; ".join("%s (%s): %s" % (entry["id"], entry["name"], entry["msg"]) for entry in entries)
 
 
 NOTHING_DONE = {"changed": False, "deleted": [], "kept": []}
@@ -385,7 +419,9 @@ def main():
     result = dict(changed=bool(outcome.deleted), deleted=outcome.deleted, kept=kept)
     if module._diff:
         result["diff"] = deletion_diff(selection.instance_id, selected, outcome, kept)
-    if outcome.failed:
+    if outcome.unconfirmed:
+        result["unconfirmed"] = outcome.unconfirmed
+    if outcome.failed or outcome.unconfirmed:
         module.fail_json(msg=failure_message(selection.instance_id, to_delete, outcome), not_deleted=outcome.not_deleted, **result)
     module.exit_json(**result)
 

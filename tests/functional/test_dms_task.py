@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, SECRET_KEY, assert_no_traceback, scenario
+from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, SECRET_KEY, Playbook, assert_no_traceback, scenario
 
 MODULE = "hwcloud.dms.dms_task"
 UNKNOWN_TASK = "0" * 32  # well-formed, but the instance has no such task
@@ -122,7 +123,8 @@ def test_throttled_delete_is_retried_a_failed_one_is_not_and_a_second_run_settle
     log = emulator.requests("delete")
     assert failed["id"] == "t-2" and failed["error"] == {
         "http_status": 503, "error_code": "APIG.0202", "error_msg": "Backend unavailable.", "request_id": log[2]["request_id"]}
-    assert "not sent again" in failed["msg"]
+    assert "not sent again" in failed["msg"] and failed["msg"].startswith("the task is still there (SUCCESS) after a delete")
+    assert [entry["task_id"] for entry in emulator.requests("show")] == ["t-2"], "the 503'd delete was read back, once"
     for part in ("Deleted 3 of the 4 tasks", INSTANCE_ID, "t-2 (kafkaConfigModify)", "HTTP 503", log[2]["request_id"]):
         assert part in partial["msg"]
 
@@ -147,3 +149,29 @@ def test_idempotent_also_where_deleted_tasks_stay_listed_as_deleted(emulator, pl
         ("list", None), ("delete", "t-done"), ("delete", "t-deleted"), ("show", "t-deleted"),
         ("list", None), ("delete", "t-done"), ("show", "t-done"), ("delete", "t-deleted"), ("show", "t-deleted"),
     ]
+
+
+def test_a_delete_whose_answer_was_lost_is_read_back_never_sent_twice(tmp_path):
+    """Over HTTPS, the delete's answer breaks in a TLS error after DMS deleted the task. Sending it again would meet
+    "no such task" and report no change for a task this run deleted; reading it back tells what happened."""
+    tasks = [{"id": "t-%d" % number, "name": "kafkaConfigModify", "status": "SUCCESS", "created_at": "2024-01-0%dT00:00:00Z" % (9 - number)}
+             for number in range(1, 4)]
+    spec = scenario(tasks=tasks, faults=[
+        {"kind": "delete", "nth": [1, 2], "answer_lost": "tls_error"},
+        {"kind": "show", "nth": [2, 3, 4, 5], "status": 503},  # the second read back fails, retries included
+    ])
+    with Emulator(spec, tmp_path, https=True) as tls_emulator:
+        playbook = Playbook(tmp_path, tls_emulator)
+        run = playbook.run([delete(status=["SUCCESS"], older_than="2024-06-01")], defaults=playbook.connection(ca_path=tls_emulator.ca_path))
+        log = [(entry["kind"], entry["task_id"], entry["status"]) for entry in tls_emulator.requests()]
+    [result] = run.results
+    assert_no_traceback(run, result)
+    assert log == [("list", None, 200), ("delete", "t-1", None), ("show", "t-1", 404), ("delete", "t-2", None)] + [
+        ("show", "t-2", 503)] * 4 + [("delete", "t-3", 204)], "each delete sent once"
+    assert result["failed"] is True and result["changed"] is True
+    assert ids(result["deleted"]) == ["t-1", "t-3"], "the lost answer's task, read back as gone, was deleted"
+    [unconfirmed] = result["unconfirmed"]
+    assert unconfirmed["id"] == "t-2" and unconfirmed["msg"].startswith("the delete may or may not have been applied: ")
+    assert "SSLError" in unconfirmed["msg"] and "reading the task back failed too" in unconfirmed["msg"]
+    assert result["not_deleted"] == [], "a task whose delete may have been applied is never reported as not deleted"
+    assert "unknown whether these were deleted: t-2 (kafkaConfigModify)" in result["msg"]

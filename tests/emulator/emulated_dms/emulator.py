@@ -72,6 +72,8 @@ class Emulator:
         if reply is None:
             with self.lock:
                 reply = self.answer(scenario, kind, params, request, auth, auth_error, request_id, rule is not None and rule.ignore_start)
+            if rule is not None:
+                reply = rule.lose(reply)
         if not reply.drop:
             # IAM names its request ID differently from the API gateway.
             reply.headers["X-IAM-Trace-Id" if kind in IAM_KINDS else "X-Request-Id"] = request_id

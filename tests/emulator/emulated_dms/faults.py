@@ -8,7 +8,7 @@ import random
 
 from .messages import Reply, error_reply, json_reply
 from .routing import KIND_FILTERS, kind_matches
-from .scenario import ScenarioError, check_choice, check_keys
+from .scenario import ScenarioError, check_choice, check_keys, check_status
 
 NOT_JSON_BODY = b"<html><body><h1>Service temporarily unavailable</h1></body></html>"
 
@@ -19,6 +19,8 @@ GATEWAY_ERRORS = {
     503: ("APIG.0202", "Backend unavailable."),
     504: ("APIG.0201", "Backend timeout."),
 }
+# How a handled request's answer can be lost: the connection closed instead, or a TLS error where the answer should be.
+ANSWER_LOSSES = ("drop", "tls_error")
 # DMS's own flow control answers 404, not 429.
 FLOW_CONTROL = (404, "DMS.10240407", "The request is too frequent. Please try again later.")
 
@@ -33,7 +35,7 @@ class FaultRule:
     """When the rule fires: kind (+ instance), then nth / every / rate (none of them: always), at most `times` times."""
 
     KEYS = ("kind", "instance", "nth", "every", "rate", "seed", "times", "delay", "status", "body", "headers", "retry_after",
-            "drop", "non_json", "flow_control", "insert", "ignore_start")
+            "drop", "non_json", "flow_control", "insert", "ignore_start", "answer_lost")
 
     def __init__(self, spec, index):
         where = "faults[%d]" % index
@@ -58,18 +60,31 @@ class FaultRule:
         self.flow_control = bool(spec.get("flow_control", False))
         if self.flow_control and (self.status is not None or self.body is not None or self.non_json):
             raise ScenarioError("%s: flow_control brings its own status and body; drop status, body and non_json" % where)
+        self.answer_lost = spec.get("answer_lost")
+        if self.answer_lost is not None:
+            check_choice(self.answer_lost, ANSWER_LOSSES, where + ".answer_lost")
+            if self.status is not None or self.body is not None or self.drop or self.non_json or self.flow_control:
+                raise ScenarioError("%s: answer_lost loses the real answer; drop status, body, drop, non_json and flow_control" % where)
         self.ignore_start = bool(spec.get("ignore_start", False))
         if self.ignore_start and self.kind != "list":
             raise ScenarioError("%s: ignore_start changes list answers: give kind: list" % where)
         self.insert = spec.get("insert")
         if self.insert is not None:
-            check_keys(self.insert, ("count", "name", "status", "instance"), where + ".insert")
+            check_keys(self.insert, ("count", "name", "status", "timeline", "instance"), where + ".insert")
+            if "status" in self.insert and "timeline" in self.insert:
+                raise ScenarioError("%s.insert: give status or timeline, not both" % where)
+            timeline = self.insert.get("timeline", [[0, self.insert.get("status", "SUCCESS")]])
+            if not timeline or not all(isinstance(entry, list) and len(entry) == 2 for entry in timeline):
+                raise ScenarioError("%s.insert.timeline: give a non-empty list of [seconds after the insertion, status] pairs" % where)
+            for _at, status in timeline:
+                check_status(status, where + ".insert")
         if not self.actions():
-            raise ScenarioError("%s: give at least one action (delay, insert, ignore_start, drop, non_json, flow_control, status)" % where)
+            raise ScenarioError("%s: give at least one action (delay, insert, ignore_start, drop, non_json, flow_control, status, answer_lost)" % where)
 
     def actions(self):
         flags = (("delay", self.delay > 0), ("insert", self.insert is not None), ("ignore_start", self.ignore_start), ("drop", self.drop),
-                 ("non_json", self.non_json), ("flow_control", self.flow_control), ("status", self.status is not None and not self.non_json))
+                 ("non_json", self.non_json), ("flow_control", self.flow_control), ("status", self.status is not None and not self.non_json),
+                 ("answer_lost", self.answer_lost is not None))
         return [name for name, on in flags if on]
 
     def fires(self, kind, instance_id, number):
@@ -89,8 +104,15 @@ class FaultRule:
         self.fired += hit
         return hit
 
+    def lose(self, reply):
+        """What reaches the client of ``reply``, the real answer (the request was handled, a write applied)."""
+        if self.answer_lost is None:
+            return reply
+        return Reply(None, drop=True, garbage=self.answer_lost == "tls_error")
+
     def reply(self, request_id):
-        """The answer that replaces the real one, or None when the rule lets the request be answered (delay, insert, ignore_start)."""
+        """The answer that replaces the real one, or None when the rule lets the request be answered (delay, insert,
+        ignore_start, answer_lost)."""
         if self.drop:
             return Reply(None, drop=True)
         if self.non_json:

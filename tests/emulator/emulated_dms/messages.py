@@ -17,13 +17,15 @@ class Request:
 
 
 class Reply:
-    """status None with drop: close the connection without answering."""
+    """status None with drop: close the connection without answering; with ``garbage`` too, after writing bytes that
+    are neither TLS nor HTTP on the raw connection (a TLS session that breaks where the answer should be)."""
 
-    def __init__(self, status, body=b"", headers=None, drop=False):
+    def __init__(self, status, body=b"", headers=None, drop=False, garbage=False):
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.drop = drop
+        self.garbage = garbage
 
 
 def json_reply(status, document, headers=None):

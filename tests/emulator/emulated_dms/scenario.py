@@ -265,7 +265,11 @@ class Instance:
         self.reach()
         now = self.clock.now()
         for _number in range(int(spec.get("count", 1))):
-            task_spec = {"name": spec.get("name", "kafkaConfigModify"), "status": spec.get("status", "SUCCESS"), "created_offset": now}
+            task_spec = {"name": spec.get("name", "kafkaConfigModify"), "created_offset": now}
+            if "timeline" in spec:
+                task_spec["timeline"] = [[now + float(at), status] for at, status in spec["timeline"]]
+            else:
+                task_spec["status"] = spec.get("status", "SUCCESS")
             self.tasks.insert(0, Task(task_spec, self.next_id(), self.defaults, self.clock.origin_wall, "insert"))
 
     def visible_tasks(self, now):

@@ -41,6 +41,11 @@ class Handler(BaseHTTPRequestHandler):
         if reply.drop:
             # A dropped connection: no status line at all, as when a gateway or load balancer resets it.
             self.close_connection = True
+            if reply.garbage:
+                # Written on the TCP stream under the TLS session (a duplicate of its socket), so that the client's
+                # TLS layer fails where the answer should be, after the request arrived.
+                with socket.socket(fileno=os.dup(self.connection.fileno())) as raw:
+                    raw.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.send(reply)

@@ -73,13 +73,13 @@ def sdk_client(url):
     return KafkaClient.new_builder().with_credentials(credentials).with_region(Region(REGION, url)).build()
 
 
-def signed(url, method, path, body):
+def signed(url, method, path, body, verify=True):
     """A request signed by the official SDK's signer, for bodies and paths the SDK's models would not send."""
     payload = json.dumps(body) if body is not None else ""
     request = SdkRequest(method=method, schema=urlsplit(url).scheme, host=urlsplit(url).netloc, resource_path=path, query_params=[],
                          header_params={"Content-Type": "application/json"}, body=payload)
     Signer(BasicCredentials(AK, SK)).sign(request)
-    return requests.request(method, url + request.uri, headers=request.header_params, data=request.body or None, timeout=10)
+    return requests.request(method, url + request.uri, headers=request.header_params, data=request.body or None, timeout=10, verify=verify)
 
 
 def modify_configs(client, instance=KAFKA, **configs):
@@ -246,6 +246,38 @@ def test_fault_rules_name_the_write_calls(emulator):
     assert resize(client).job_id
     assert [(entry["kind"], entry["status"], entry["fault"]) for entry in emulator.requests("resize")] == [
         ("resize", 503, "status"), ("resize", 200, None)]
+
+
+CONFIG_CHANGE = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+
+
+@pytest.mark.parametrize("loss, https, failure", [
+    ("drop", False, requests.exceptions.ConnectionError),
+    ("drop", True, requests.exceptions.ConnectionError),
+    ("tls_error", True, requests.exceptions.SSLError),
+])
+def test_a_lost_answer_comes_after_the_write_was_applied(tmp_path, loss, https, failure):
+    spec = scenario(faults=[{"kind": "modify_configs", "nth": 1, "answer_lost": loss}])
+    with Emulator(spec, tmp_path, https=https) as running:
+        path = "/v2/%s/instances/%s/configs" % (PROJECT, OTHER_KAFKA)
+        with pytest.raises(failure):
+            signed(running.url, "PUT", path, CONFIG_CHANGE, verify=running.ca_path or True)
+        tasks = signed(running.url, "GET", "/v2/%s/instances/%s/tasks" % (PROJECT, OTHER_KAFKA), None, verify=running.ca_path or True).json()
+        assert [task["name"] for task in tasks["tasks"]] == ["kafkaConfigModify"]  # applied once
+        assert [(entry["kind"], entry["status"], entry["fault"]) for entry in running.requests()] == [
+            ("modify_configs", None, "answer_lost"), ("list", 200, None)]
+
+
+@pytest.mark.parametrize("fault, message", [
+    ({"answer_lost": "maybe"}, "'maybe' is not one of drop, tls_error"),
+    ({"answer_lost": "drop", "status": 500}, "answer_lost loses the real answer"),
+    ({"insert": {"status": "SUCCESS", "timeline": [[0, "EXECUTING"]]}}, "status or timeline, not both"),
+    ({"insert": {"timeline": [[0, "DONE"]]}}, "status 'DONE'"),
+])
+def test_fault_actions_are_checked_when_the_scenario_loads(emulator, fault, message):
+    with pytest.raises(RuntimeError) as raised:
+        emulator.load(scenario(faults=[dict(fault, kind="modify_configs")]))
+    assert message in str(raised.value)
 
 
 @pytest.mark.parametrize("write_tasks, message", [

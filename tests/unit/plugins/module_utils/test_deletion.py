@@ -22,9 +22,10 @@ def task(task_id, status="SUCCESS"):
 
 
 class FakeClient:
-    def __init__(self, answers, listed=(), read_error=None):
+    def __init__(self, answers, listed=(), read_error=None, kept=()):
         self.answers = answers  # task ID to True (deleted), False (gone) or an error to raise
-        self.listed = set(listed)  # tasks still shown after their delete
+        self.listed = set(listed)  # tasks still shown after their delete, as DELETED
+        self.kept = set(kept)  # tasks still shown after their delete, as they were
         self.read_error = read_error
         self.deletes = []
         self.reads = []
@@ -34,6 +35,8 @@ class FakeClient:
         self.reads.append(task_id)
         if self.read_error is not None:
             raise self.read_error
+        if task_id in self.kept:
+            return task(task_id)
         return task(task_id, "DELETED") if task_id in self.listed else None
 
     def delete_task(self, instance_id, task_id):
@@ -56,9 +59,6 @@ def test_active_tasks_are_kept_with_the_reason_in_order():
 @pytest.mark.parametrize("error, goes_on", [
     (ApiError(400, "DMS.00400071", "The task is still running and cannot be deleted."), True),
     (ApiError(409, "DMS.00409000", "Conflict."), True),
-    (UnsafeToRetryError(ApiError(503, "APIG.0202", "Backend unavailable.")), True),
-    (UnsafeToRetryError(TransportError("Connection aborted.", "DELETE", "http://h/p")), True),
-    (UnsafeToRetryError(MalformedAnswerError("HTTP 200 with an answer of an unexpected shape")), True),
     (MalformedIdError(400, "DMS.00400070", "Invalid task ID format."), True),
     (MalformedIdError(400, "DMS.00400030", "Invalid instance ID."), False),
     (AuthenticationError(401, "APIG.0301", "verify aksk signature fail"), False),
@@ -69,7 +69,7 @@ def test_active_tasks_are_kept_with_the_reason_in_order():
     (TransportError("TLS error (is ca_path the CA of this endpoint?)"), False),
     (ConfigurationError("could not find the project ID"), False),
     (NotFoundError(404, "DMS.00404000", "The task does not exist."), True),
-], ids=["refused", "conflict", "server-error", "dropped", "bad-answer", "bad-task-id", "bad-instance-id", "signature", "forbidden",
+], ids=["refused", "conflict", "bad-task-id", "bad-instance-id", "signature", "forbidden",
         "no-instance", "no-api", "throttled-throughout", "tls", "configuration", "no-task"])
 def test_which_failed_delete_lets_the_next_one_go_ahead(error, goes_on):
     assert concerns_one_task(error) is goes_on
@@ -123,3 +123,42 @@ def test_a_failed_read_after_an_accepted_delete_counts_it_as_deleted():
     client = FakeClient({}, listed={"a"}, read_error=ApiError(503, "APIG.0202", "Backend unavailable."))
     outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED")])
     assert [entry["id"] for entry in outcome.deleted] == ["a"] and outcome.failed == []
+
+
+LOST_ANSWERS = {
+    "server error": UnsafeToRetryError(ApiError(503, "APIG.0202", "Backend unavailable.", "req-9")),
+    "dropped": UnsafeToRetryError(TransportError("Connection aborted.", "DELETE", "http://h/p")),
+    "tls error after sending": UnsafeToRetryError(TransportError("SSLError (record layer failure)", "DELETE", "https://h/p")),
+    "bad answer": UnsafeToRetryError(MalformedAnswerError("HTTP 200 with an answer of an unexpected shape")),
+}
+
+
+@pytest.mark.parametrize("lost", LOST_ANSWERS.values(), ids=list(LOST_ANSWERS))
+def test_a_delete_whose_answer_was_lost_is_read_back_not_sent_again(lost):
+    client = FakeClient({"a": lost, "b": lost, "c": lost}, listed={"b"}, kept={"c"})
+    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
+    assert client.deletes == ["a", "b", "c", "d"], "each sent once, and the next ones still tried"
+    assert client.reads == ["a", "b", "c"]
+    assert [entry["id"] for entry in outcome.deleted] == ["a", "b", "d"]  # gone, or newly listed as DELETED
+    assert [(entry["id"], entry["msg"]) for entry in outcome.failed] == [
+        ("c", "the task is still there (SUCCESS) after a delete that may or may not have been applied: %s" % lost)]
+    assert outcome.unchanged == outcome.unconfirmed == outcome.untried == []
+
+
+def test_a_lost_delete_of_a_task_listed_as_deleted_before_is_no_proof_when_it_is_still_listed():
+    client = FakeClient({"a": LOST_ANSWERS["dropped"]}, listed={"a"})
+    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED")])
+    assert [entry["id"] for entry in outcome.failed] == ["a"] and outcome.deleted == []
+
+
+def test_a_lost_delete_whose_read_back_fails_is_unconfirmed_never_not_deleted():
+    lost = LOST_ANSWERS["server error"]
+    client = FakeClient({"a": lost}, read_error=RetriesExhausted(ApiError(503, "APIG.0202", "Backend unavailable."), 6))
+    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b")])
+    assert [entry["id"] for entry in outcome.unconfirmed] == ["a"]
+    assert outcome.unconfirmed[0]["msg"].startswith("the delete may or may not have been applied: HTTP 503 APIG.0202")
+    assert "reading the task back failed too: gave up after 6 attempts" in outcome.unconfirmed[0]["msg"]
+    assert outcome.not_deleted == [] and [entry["id"] for entry in outcome.deleted] == ["b"]
+    diff = deletion_diff(INSTANCE, [task("a"), task("b")], outcome, [])
+    assert (diff["before"], diff["after"]) == ("a kafkaConfigModify SUCCESS\nb kafkaConfigModify SUCCESS\n",
+                                               "a kafkaConfigModify SUCCESS (delete unconfirmed)\n")

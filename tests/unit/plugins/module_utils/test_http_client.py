@@ -811,7 +811,10 @@ class TlsServer:
     """A TLS endpoint on 127.0.0.1 that treats each connection as its script says, then answers 200 TLS_ANSWER.
 
     "eof": read the ClientHello, then shut its side (the client's handshake ends in an unexpected EOF);
-    "reset": read it, then close with an RST (ECONNRESET). ``connections`` counts the accepted connections.
+    "reset": read it, then close with an RST (ECONNRESET);
+    "garbage after the request": complete the handshake, read the request, then write bytes that are not TLS where
+    the answer should be (the client's TLS layer fails while reading the answer, after the request arrived).
+    ``connections`` counts the accepted connections, ``requests`` the requests read.
     """
 
     def __init__(self, cert_dir, script=()):
@@ -819,6 +822,7 @@ class TlsServer:
         self.ca_path = os.path.join(str(cert_dir), "ca.pem")
         self.script = list(script)
         self.connections = 0
+        self.requests = 0
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(certificate, key)
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -863,10 +867,26 @@ class TlsServer:
                 pass
             return
         with self._context.wrap_socket(connection, server_side=True) as tls:
-            tls.recv(65536)  # a GET: the request line and headers
+            _read_request(tls)
+            self.requests += 1
+            if action == "garbage after the request":
+                with socket.socket(fileno=os.dup(tls.fileno())) as raw:  # the TCP stream under the TLS session
+                    raw.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                return
             body = json.dumps(TLS_ANSWER).encode("utf-8")
             tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
                         % (len(body), body))
+
+
+def _read_request(tls):
+    """Read one whole request (head, then as many body bytes as Content-Length says): closing on unread data sends an RST."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += tls.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        body += tls.recv(65536)
 
 
 @pytest.fixture(name="tls_server")
@@ -907,6 +927,43 @@ def test_handshakes_cut_short_exhaust_the_retries_without_the_certificate_hint(t
     assert "EOF" in message  # the TLS failure itself (not an RST) was retried
     assert "ca_path" not in message and message.startswith("GET %s%s: SSLError (" % (tls_server.url, PATH))
     assert tls_server.connections == 3 and len(fake.pauses) == 2
+
+
+def test_a_tls_error_after_the_request_is_retried_for_a_read(tls_server):
+    fake = FakeTime()
+    tls_server.script.append("garbage after the request")
+    assert make_http(fake, ca_path=tls_server.ca_path, max_retries=5).request("GET", tls_server.url + PATH) == TLS_ANSWER
+    assert (tls_server.connections, tls_server.requests, len(fake.pauses)) == (2, 2, 1)
+
+
+def test_a_write_that_met_a_tls_error_after_it_was_sent_is_never_sent_again(tls_server):
+    """The SSLError is the same kind as a failed handshake's; what tells them apart is that the request had gone."""
+    fake = FakeTime()
+    tls_server.script.append("garbage after the request")
+    with pytest.raises(UnsafeToRetryError) as caught:
+        make_http(fake, ca_path=tls_server.ca_path, max_retries=5).request(
+            "PUT", tls_server.url + PATH, [], {}, None, body={"kafka_configs": []}, write=True)
+    assert (tls_server.connections, tls_server.requests, fake.pauses) == (1, 1, [])
+    assert "SSLError" in str(caught.value) and "may have applied it" in str(caught.value)
+
+
+@pytest.mark.parametrize("cut", ["eof", "reset"])
+def test_a_write_whose_handshake_was_cut_short_is_sent_again(tls_server, cut):
+    fake = FakeTime()
+    tls_server.script.append(cut)
+    http = make_http(fake, ca_path=tls_server.ca_path, max_retries=5)
+    assert http.request("PUT", tls_server.url + PATH, [], {}, None, body={"kafka_configs": []}, write=True) == TLS_ANSWER
+    assert (tls_server.connections, tls_server.requests, len(fake.pauses)) == (2, 1, 1)
+
+
+def test_a_write_on_a_session_that_records_no_phase_is_sent_again_only_after_a_connection_never_made(tls_server):
+    """A session of another kind (here a plain one) cannot tell when a TLS error came: such a write is not sent again."""
+    fake = FakeTime()
+    tls_server.script.append("eof")
+    with pytest.raises(UnsafeToRetryError):
+        make_http(fake, ca_path=tls_server.ca_path, max_retries=5, session=requests.Session()).request(
+            "PUT", tls_server.url + PATH, [], {}, None, body={}, write=True)
+    assert (tls_server.connections, fake.pauses) == (1, [])
 
 
 def another_ca(tmp_path):

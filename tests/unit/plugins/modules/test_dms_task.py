@@ -244,7 +244,7 @@ def test_partial_failure_lists_what_was_deleted_and_what_failed_with_the_api_ans
     assert failed["error"] == {"http_status": 400, "error_code": "DMS.00400071",
                                "error_msg": "The task is still running and cannot be deleted.", "request_id": "req-400"}
     assert "DMS.00400071" in failed["msg"]
-    assert unknown["error"]["http_status"] == 503 and "not sent again" in unknown["msg"]
+    assert unknown["error"]["http_status"] == 503 and "the task is still there (SUCCESS) after a delete" in unknown["msg"]
     message = run.result["msg"]
     for part in ("Deleted 1 of the 3 tasks", INSTANCE, "t-failed (bindInstancePublicIp)", "DMS.00400071", "req-400",
                  "t-done (kafkaConfigModify)", "APIG.0202", "req-503"):
