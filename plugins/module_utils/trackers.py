@@ -8,9 +8,9 @@ each mode's cost is found in one place. Requests per poll, whatever the length o
 - IDs: one show-one call per tracked task that has not ended.
 - name: until the task is seen, one listing of the tasks created since ``created_after`` (or, without it,
   the whole history once, then the tasks created since the wait began); then one show-one call.
-- idle gate: the whole history once (the only way to prove nothing older runs), then one listing of the
-  tasks created since the wait began plus one show-one call per tracked task that has not ended and was
-  not on it.
+- idle gate: the whole history once (the only way to prove nothing older runs), and on every poll, the first
+  included, one listing of the tasks created since the wait began, plus (after the first) one show-one call per
+  tracked task that has not ended and was not on it.
 
 "Created since" listings are one page unless more than a page of tasks were created in that window.
 Plain Python, no Ansible imports; the client is any object with the DmsClient calls.
@@ -143,7 +143,8 @@ class IdleTracker(Tracker):
         return "every CREATED or EXECUTING task"
 
     def poll(self, deadline):
-        if self._history_read_at is None:
+        first_poll = self._history_read_at is None
+        if first_poll:
             read_at = self._wall() - CLOCK_SKEW_ALLOWANCE
             listing = self._client.list_tasks(self._instance_id, deadline=deadline, read_all=True)
             active = [task for task in listing if is_active(task)]
@@ -151,10 +152,12 @@ class IdleTracker(Tracker):
             for task in active:
                 self._update(task)
             self._history_read_at = read_at
-            return
+        # Also on the first poll: a task created while the history was paged through sits on a page already read, and
+        # the listing leaves it out, so no poll may say "idle" before it has read the tasks created since the wait began.
         listed = set()
         for task in self._client.tasks_created_since(self._instance_id, self._history_read_at, deadline=deadline):
             listed.add(task["id"])
             if task["id"] in self.tasks or is_active(task):
                 self._update(task)
-        self._refresh([task_id for task_id in self._unfinished() if task_id not in listed], deadline)
+        if not first_poll:  # the first poll has just read every tracked task
+            self._refresh([task_id for task_id in self._unfinished() if task_id not in listed], deadline)

@@ -23,7 +23,8 @@ description:
     instance's history. O(task_id) costs one show-one call per task that has not ended. O(name) lists the
     tasks created since O(created_after) until the task is seen (without O(created_after), the whole history
     once, then the tasks created since the wait began), then one show-one call. O(idle) reads the whole
-    history once, then the tasks created since the wait began plus one show-one call per running task not
+    history once and, on every poll, the first included, the tasks created since the wait began (a task created
+    while the history was read lands on a page read already), plus one show-one call per running task not
     among them. Check mode makes the first poll only.
   - A task that was seen is C(DELETED) only when DMS answers twice in a row, on two polls, that it does not
     exist. A gateway's 404, flow control and answers of an unexpected shape never count as gone.

@@ -108,7 +108,8 @@ def assert_progress_once_per_task(requests, task_ids):
 
 
 def assert_gate_reads(requests, task_ids):
-    """A gate over a short history: the whole history once (one page), then one "created since" page per poll, no show.
+    """A gate over a short history: the whole history once (one page), then one "created since" page per poll (the first
+    poll included), no show.
 
     The tracked tasks were created during the wait, so they are on each of those pages and need no read of their own.
     """
@@ -375,15 +376,35 @@ def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, p
     assert all(task["status"] == "SUCCESS" for task in gate["tasks"])
     assert sorted(task["id"] for task in gate["tasks"]) == ["g-first", "g-second"]
     assert gate["api_calls"] == len(busy_requests)
-    assert gate["polls"] == len([entry for entry in busy_requests if entry["kind"] == "list"]) >= 2
+    assert gate["polls"] == len([entry for entry in busy_requests if entry["kind"] == "list"]) - 1 >= 2
     assert_gate_reads(busy_requests, ["g-first", "g-second"])
 
     assert_wait_returns(at_once)
     assert not at_once.get("failed"), at_once["msg"]
     assert at_once["tasks"] == [] and at_once["history"] == [] and at_once["timed_out"] is False
     idle_requests = logged(emulator, instance=idle)
-    assert [entry["kind"] for entry in idle_requests] == ["list"]
-    assert at_once["polls"] == at_once["api_calls"] == 1
+    assert [(entry["kind"], "begin_time" in entry["query"]) for entry in idle_requests] == [("list", False), ("list", True)]
+    assert (at_once["polls"], at_once["api_calls"]) == (1, 2)
+
+
+def test_gate_never_says_idle_while_a_task_created_during_its_first_read_runs(emulator, playbook):
+    """A task created while the gate pages through a long history lands on page 1, read already: the history's listing
+    leaves it out. The gate reads the tasks created since it began before it may pass."""
+    started_late = [[0, "EXECUTING"], [4, "SUCCESS"]]
+    emulator.load(scenario(generate=[{"count": 1000, "created_offset": -3600}], faults=[
+        {"kind": "list", "nth": 3, "insert": {"name": "resizeInstance", "timeline": started_late}}]))
+    run = playbook.run([wait("Gate", idle=True, timeout=60)])
+    gate = run.result
+    assert_wait_returns(gate)
+    assert not gate.get("failed"), gate["msg"]
+    [task] = gate["tasks"]
+    assert (task["name"], task["status"]) == ("resizeInstance", "SUCCESS")
+    assert [entry["status"] for entry in gate["history"]] == ["EXECUTING", "SUCCESS"]
+    lists = logged(emulator, kind="list")
+    assert gate["polls"] >= 2 and lists[-1]["clock"] >= started_late[1][0]
+    # The first poll: the whole history (ten full pages and the empty eleventh), then the tasks created since it began.
+    history = [entry for entry in lists if "begin_time" not in entry["query"]]
+    assert len(history) >= 11 and "begin_time" in lists[len(history)]["query"]
 
 
 # ---------------------------------------------------------------------------------------------------------

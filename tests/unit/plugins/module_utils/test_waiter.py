@@ -636,7 +636,7 @@ def test_transient_error_mid_listing_is_retried_at_the_next_poll(clock):
     outcome = waiter.wait()
     assert len(listener.of("failed")) == 1
     assert not outcome.failed and [task["status"] for task in outcome.tasks] == ["SUCCESS"]
-    assert [calls for t, calls in dms.polls()][:2] == [[("list", 1), ("list", 2)], [("list", 1), ("list", 2)]]
+    assert [calls for t, calls in dms.polls()][:2] == [[("list", 1), ("list", 2)], [("list", 1), ("list", 2), ("since", 1)]]
 
 
 def test_transient_errors_up_to_the_timeout_end_as_a_timeout(clock):
@@ -768,7 +768,7 @@ def test_gate_reads_every_page_first_then_one_page_of_recent_tasks(clock):
     outcome = waiter.wait()
     assert not outcome.failed
     polls = dms.polls()
-    assert polls[0][1] == [("list", 1), ("list", 2), ("list", 3)]
+    assert polls[0][1] == [("list", 1), ("list", 2), ("list", 3), ("since", 1)]
     assert all(calls == [("since", 1)] for t, calls in polls[1:])
     assert {task["id"]: task["status"] for task in outcome.tasks} == {"a": "SUCCESS", "b": "SUCCESS"}
     assert outcome.elapsed >= 25
@@ -780,7 +780,7 @@ def test_gate_over_a_thousand_tasks_reads_them_once(clock):
     outcome = waiter.wait()
     assert not outcome.failed and outcome.elapsed >= 40
     polls = dms.polls()
-    assert len(polls[0][1]) == 11  # ten full pages and the empty one that proves the end
+    assert len(polls[0][1]) == 12  # ten full pages, the empty one that proves the end, and the tasks created since the wait began
     assert all(len(calls) == 1 for t, calls in polls[1:])
 
 
@@ -791,7 +791,7 @@ def test_gate_reads_an_old_active_task_by_id_after_the_first_poll(clock):
     assert [task["id"] for task in outcome.tasks] == ["stuck"]
     assert outcome.elapsed >= 14
     polls = dms.polls()
-    assert polls[0][1] == [("list", 1), ("list", 2)]
+    assert polls[0][1] == [("list", 1), ("list", 2), ("since", 1)]
     assert all(calls == [("since", 1), ("get", "stuck")] for t, calls in polls[1:])
 
 
@@ -849,8 +849,22 @@ def test_gate_on_an_idle_instance_returns_after_one_scan(clock):
     dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("bad", "resize", [(-50, "FAILED")])], idle=True)
     outcome = waiter.wait()
     assert not outcome.failed and not outcome.timed_out
-    assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0)]
-    assert clock.sleeps == [] and outcome.tasks == [] and outcome.api_calls == 3
+    assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0), ("since", 1, 0.0)]
+    assert clock.sleeps == [] and outcome.tasks == [] and outcome.api_calls == 4
+
+
+def test_gate_never_passes_on_a_first_poll_that_a_task_created_while_paging_escaped(clock):
+    """The new task sits on page 1, read already; the history listing leaves it out, the tasks created since do not."""
+    dms, listener, waiter = make(clock, old_tasks(250), idle=True)
+
+    def create_while_paging(kind, number, t):
+        if (kind, number) == ("list", 2):
+            dms.tasks.append(FakeTask("new", "resize", [(t, "EXECUTING"), (t + 20, "SUCCESS")]))
+    dms.fault_when = create_while_paging
+    outcome = waiter.wait()
+    assert not outcome.failed and [(task["id"], task["status"]) for task in outcome.tasks] == [("new", "SUCCESS")]
+    assert outcome.elapsed >= 20 and outcome.polls > 1
+    assert dms.polls()[0][1] == [("list", 1), ("list", 2), ("list", 3), ("since", 1)]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1068,7 +1082,8 @@ def test_check_reads_once_never_sleeps_never_fails(clock, options):
     dms, listener, waiter = make(clock, tasks, delay=30.0, **options)
     outcome = waiter.check()
     expected = {"t1": [("get", "t1", 0.0)], "t1,t2": [("get", "t1", 0.0), ("get", "t2", 0.0)]}
-    assert dms.log == expected.get(",".join(options.get("task_ids", [])), [("list", 1, 0.0)])
+    default = [("list", 1, 0.0), ("since", 1, 0.0)] if options.get("idle") else [("list", 1, 0.0)]
+    assert dms.log == expected.get(",".join(options.get("task_ids", [])), default)
     assert outcome.polls == 1
     assert clock.sleeps == [] and clock.t == 0
     assert not outcome.failed and not outcome.timed_out and outcome.message == ""
