@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 
 PROJECT_ID = "{project_id}"
+DOT_SEGMENTS = (".", "..")
 _PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -30,7 +31,16 @@ class ApiPath:
 
     def expand(self, project_id):
         """The path to send: ``{project_id}`` replaced, every segment percent-encoded."""
-        return "/" + "/".join(quote(project_id if segment == PROJECT_ID else segment, safe="") for segment in self.segments)
+        return "/" + "/".join(path_segment(project_id if segment == PROJECT_ID else segment) for segment in self.segments)
+
+
+def path_segment(value):
+    """``value`` as one percent-encoded segment of a URL path; never a dot segment, which HTTP libraries would resolve
+    after the request was signed (it would fail authentication, and repeated failures lock the access key)."""
+    text = str(value)
+    if text in DOT_SEGMENTS:
+        raise ConfigurationError("'%s' cannot be an ID: HTTP clients remove it from the URL" % text)
+    return quote(text, safe="")
 
 
 def api_path(text):
@@ -55,7 +65,7 @@ def _check_segment(segment, path):
     if segment == "":
         # What an empty variable leaves behind, e.g. /v2/{project_id}/instances//configs.
         raise ConfigurationError("path has an empty segment ('//'), as an empty variable leaves: '%s'" % path)
-    if segment in (".", ".."):
+    if segment in DOT_SEGMENTS:
         raise ConfigurationError(
             "path must not contain a '%s' segment: HTTP libraries resolve it after the request is signed, so it would fail"
             " authentication (and repeated failures lock the access key): '%s'" % (segment, path))

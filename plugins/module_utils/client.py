@@ -13,8 +13,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from itertools import islice
-from urllib.parse import quote
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import path_segment
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ConfigurationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, NotFoundError,
 )
@@ -34,8 +34,6 @@ PAGES_IN_FLIGHT = 4
 SERVER_WINDOW_MARGIN = timedelta(days=1)
 # Progress only decorates the output: one quick attempt, never a retry that would delay noticing the end.
 PROGRESS_TIMEOUT = 5.0
-# Path segments that HTTP libraries remove after the request was signed, so the signature no longer matches.
-DOT_SEGMENTS = (".", "..")
 
 
 def make_auth(settings):
@@ -227,7 +225,7 @@ class DmsClient:
         malformed answers are errors (typed, see errors.classify_api_error), never None.
         """
         try:
-            body = self._dms("GET", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id,
+            body = self._dms("GET", instance_id, "/tasks/" + path_segment(task_id), [], deadline, task_id=task_id,
                              expect=_single_task_answer(task_id))
         except NotFoundError:
             return None
@@ -239,7 +237,7 @@ class DmsClient:
         A delete is sent again only after a failure that never reached the service (see HttpClient.request).
         """
         try:
-            self._dms("DELETE", instance_id, "/tasks/" + _segment(task_id), [], deadline, task_id=task_id, write=True)
+            self._dms("DELETE", instance_id, "/tasks/" + path_segment(task_id), [], deadline, task_id=task_id, write=True)
         except NotFoundError:
             return False
         return True
@@ -250,7 +248,7 @@ class DmsClient:
         One attempt with a short timeout: progress only decorates the output.
         """
         try:
-            return self._dms("GET", instance_id, "/tasks/%s/progress" % _segment(task_id), [], deadline, task_id=task_id,
+            return self._dms("GET", instance_id, "/tasks/%s/progress" % path_segment(task_id), [], deadline, task_id=task_id,
                              expect=_progress_answer, retries=0, timeout=min(PROGRESS_TIMEOUT, self._settings.request_timeout))
         except (NotFoundError, EndpointNotFoundError):
             return None
@@ -268,7 +266,7 @@ class DmsClient:
 
     def _dms(self, method, instance_id, suffix, query, deadline, task_id=None, **request_options):
         project_id = self.project_id(deadline)
-        url = "%s/v2/%s/instances/%s%s" % (self._settings.endpoint, _segment(project_id), _segment(instance_id), suffix)
+        url = "%s/v2/%s/instances/%s%s" % (self._settings.endpoint, path_segment(project_id), path_segment(instance_id), suffix)
         try:
             return self.http.request(method, url, query, {"X-Project-Id": project_id}, deadline, **request_options)
         except MalformedIdError as error:
@@ -284,13 +282,6 @@ class DmsClient:
                 "could not find the project ID of region %s through IAM (%s project%s matched); set project_id"
                 % (region, len(projects), "" if len(projects) == 1 else "s"))
         return str(projects[0]["id"])
-
-
-def _segment(value):
-    text = str(value)
-    if text in DOT_SEGMENTS:
-        raise ConfigurationError("'%s' cannot be an ID: HTTP clients remove it from the URL" % text)
-    return quote(text, safe="")
 
 
 def _shifted(moment, delta):

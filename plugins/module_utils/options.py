@@ -170,7 +170,11 @@ COMMON_OPTIONS = {
 
 _SIGNING = ("access_key", "secret_key", "security_token")
 _CREDENTIAL = re.compile(r"^[\x21-\x7e]+$")
+# One DNS label as regions are written; cloud domains are such labels (any case) joined by dots.
 _REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
+MAX_LABEL_LENGTH = 63
+MAX_DOMAIN_LENGTH = 253
 
 
 class ConnectionSettings(namedtuple("ConnectionSettings", [
@@ -272,8 +276,13 @@ def connection_settings(params, environ=None):
         if isinstance(values[name], str):
             values[name] = values[name].strip() or None
     _check_credentials(values, os.environ if environ is None else environ)
-    if values["region"] and not _REGION.match(values["region"]):
+    if values["region"] and not (_REGION.match(values["region"]) and len(values["region"]) <= MAX_LABEL_LENGTH):
         raise ConfigurationError("region must look like ap-southeast-1 (lowercase letters, digits and dashes), got '%s'" % values["region"])
+    if values["cloud"] and not _is_domain(values["cloud"]):
+        raise ConfigurationError(
+            "cloud must be a domain name such as myhuaweicloud.com (letters, digits and dashes between dots), got '%s'" % values["cloud"])
+    if values["project_id"]:
+        _refuse_dot_segment("project_id", values["project_id"])
     if values["ca_path"] and not os.path.isfile(values["ca_path"]):
         raise ConfigurationError("ca_path: no such file '%s'" % values["ca_path"])
     request_timeout = REQUEST_TIMEOUT_RANGE.check("request_timeout", values["request_timeout"])
@@ -285,12 +294,12 @@ def connection_settings(params, environ=None):
     if not endpoint:
         if not region:
             raise ConfigurationError("region is required unless endpoint is set (%s)" % _env_hint("region"))
-        endpoint = "https://dms.%s.%s" % (region, cloud)
+        endpoint = _base_url("the endpoint built from region and cloud", "https://dms.%s.%s" % (region, cloud))
     if not values["project_id"]:
         if not region:
             raise ConfigurationError(
                 "project_id is missing (%s); or set region to look it up through IAM (%s)" % (_env_hint("project_id"), _env_hint("region")))
-        iam_endpoint = iam_endpoint or default_iam_endpoint(region, cloud)
+        iam_endpoint = iam_endpoint or _base_url("the IAM endpoint built from region and cloud", default_iam_endpoint(region, cloud))
     return ConnectionSettings(
         access_key=values["access_key"], secret_key=values["secret_key"], security_token=values["security_token"],
         auth_token=values["auth_token"], region=region, project_id=values["project_id"],
@@ -315,11 +324,15 @@ def path_segment_option(name, value):
     go to another path, fail its signature check, and count toward locking the access key.
     """
     text = required_text(name, value)
+    _refuse_dot_segment(name, text)
+    return text
+
+
+def _refuse_dot_segment(name, text):
     if text in (".", ".."):
         raise ConfigurationError(
             "%s must not be '%s': HTTP libraries resolve '.' and '..' in a URL path after the request is signed, so it would"
             " fail authentication (and repeated failures lock the access key)" % (name, text))
-    return text
 
 
 def time_option(name, value):
@@ -378,6 +391,11 @@ def _from_environment(values, names, environ):
 def _env_hint(name):
     names = [name] + COMMON_OPTIONS[name].get("aliases", [])
     return "option %s or environment variable %s" % ("/".join(names), " or ".join(COMMON_OPTIONS[name].get("env", [])))
+
+
+def _is_domain(text):
+    labels = text.split(".")
+    return len(text) <= MAX_DOMAIN_LENGTH and all(len(label) <= MAX_LABEL_LENGTH and _DOMAIN_LABEL.match(label) for label in labels)
 
 
 def _base_url(option, value):

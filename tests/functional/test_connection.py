@@ -54,6 +54,22 @@ def test_validate_certs_false_accepts_the_self_signed_certificate(tls_emulator, 
     assert [result.get("failed") for result in run.results] == [False, False], run.output
 
 
+def test_a_cloud_that_is_no_domain_name_never_sends_a_request(tls_emulator, tmp_path):
+    """cloud builds https://dms.{region}.{cloud}: user info or a port in it would send the signed request (or, to find
+    the project ID, the IAM call) to another host. Certificates are not checked here, so such a request would arrive."""
+    foreign = "myhuaweicloud.com@%s" % tls_emulator.url.split("://", 1)[1]
+    playbook = Playbook(tmp_path, tls_emulator)
+    unchecked = playbook.connection(validate_certs=False, endpoint="", iam_endpoint="", cloud=foreign)
+    run = playbook.run(both_plugins() + [
+        {"hwcloud.dms.dms_task_info": {"instance_id": INSTANCE_ID, "project_id": ""}},
+        {"hwcloud.dms.dms_api": {"path": "/v2/{project_id}/instances"}},
+    ], defaults=unchecked)
+    for result in run.results:
+        assert result["failed"] is True
+        assert result["msg"].startswith("cloud must be a domain name such as myhuaweicloud.com") and foreign in result["msg"], result["msg"]
+    assert tls_emulator.count() == 0
+
+
 def test_auth_token_instead_of_aksk(tls_emulator, tmp_path):
     token = iam_token(tls_emulator)
     playbook = Playbook(tmp_path, tls_emulator)

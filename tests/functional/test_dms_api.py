@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, PROJECT_ID, SECRET_KEY, assert_no_traceback, logged, scenario
+from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.functional.conftest import (
+    INSTANCE_ID, PROJECT_ID, SECRET_KEY, Playbook, assert_no_traceback, logged, scenario,
+)
 
 API = "hwcloud.dms.dms_api"
 CONFIGS_PATH = "/v2/{project_id}/instances/%s/configs" % INSTANCE_ID
@@ -156,6 +159,33 @@ def test_a_write_is_resent_after_throttling_and_never_after_a_server_error(emula
     assert change["failed"] is True and change["status"] == 503
     assert "may or may not have been applied" in change["msg"] and "not sent again" in change["msg"]
     assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [503]
+    assert_clean(run)
+
+
+def test_a_write_whose_answer_broke_in_a_tls_error_after_it_arrived_is_sent_once(tmp_path):
+    """The TLS error is of the same kind as a failed handshake's; the write had been sent, so it may have been applied."""
+    spec = writes_scenario(faults=[{"kind": "modify_configs", "nth": 1, "answer_lost": "tls_error"}])
+    with Emulator(spec, tmp_path, https=True) as tls_emulator:
+        playbook = Playbook(tmp_path, tls_emulator)
+        run = playbook.run([
+            api("Change; its answer is lost", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+            {"name": "What the instance ran", "hwcloud.dms.dms_task_info": {"instance_id": INSTANCE_ID}},
+        ], defaults=playbook.connection(ca_path=tls_emulator.ca_path))
+        changes = logged(tls_emulator, kind="modify_configs")
+    change, report = run.results
+    assert change["failed"] is True and change["status"] is None, change
+    assert change["msg"].startswith("The PUT may or may not have been applied: ") and "SSLError" in change["msg"], change["msg"]
+    assert [(entry["status"], entry["fault"]) for entry in changes] == [(None, "answer_lost")], "sent once"
+    assert [task["name"] for task in report["tasks"]] == ["kafkaConfigModify", "kafkaConfigModify"]  # the history's, and this one's
+    assert_clean(run)
+
+
+def test_a_dot_project_id_is_refused_before_any_request(emulator, playbook):
+    emulator.load(writes_scenario())
+    run = playbook.run([api("Project %s" % dots, path="/v2/{project_id}/instances", project_id=dots) for dots in (".", "..")])
+    for dots, result in zip((".", ".."), run.results):
+        assert result["failed"] is True and result["msg"].startswith("project_id must not be '%s'" % dots), result["msg"]
+    assert emulator.requests() == [], "nothing sent: a dot segment fails the signature, and failures lock the key"
     assert_clean(run)
 
 

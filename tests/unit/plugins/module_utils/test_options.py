@@ -455,9 +455,40 @@ def test_endpoint_with_user_info_is_refused():
     assert "endpoint" in message and "user name or password" in message and "CANARYPW" not in message
 
 
-@pytest.mark.parametrize("region", ["ap southeast 1", "ap-southeast-1/x", "AP-SOUTHEAST-1"])
+@pytest.mark.parametrize("region", ["ap southeast 1", "ap-southeast-1/x", "AP-SOUTHEAST-1", "ap-southeast-1@127.0.0.1", "a" * 64])
 def test_region_must_look_like_a_region(region):
     assert "region" in config_error(region=region)
+
+
+# Each would otherwise build a URL to another host (user info, a port, a path) or no host at all.
+FOREIGN_CLOUDS = ["myhuaweicloud.com@127.0.0.1:8080", "127.0.0.1:8080", "example.com/v2", "example.com?x=1", "example.com#x",
+                  "myhuaweicloud.com.", ".com", "a..b", "-example.com", "example-.com", "exa mple.com", "%s.com" % ("a" * 64),
+                  ".".join(["abcdefghi"] * 26)]
+
+
+@pytest.mark.parametrize("cloud", FOREIGN_CLOUDS)
+@pytest.mark.parametrize("project_id", ["p1", None], ids=["dms endpoint", "and iam endpoint"])
+def test_cloud_must_be_a_domain_name(cloud, project_id):
+    message = config_error(cloud=cloud, project_id=project_id)
+    assert message.startswith("cloud must be a domain name such as myhuaweicloud.com") and repr(cloud) in message
+
+
+@pytest.mark.parametrize("cloud", ["myhuaweicloud.com", "MyHuaweiCloud.eu", "cloud-1.example.net", "localdomain", "a.b.c.d.e"])
+def test_cloud_domain_names_build_the_endpoints(cloud):
+    result = settings(project_id=None, cloud=cloud)
+    assert result.endpoint == "https://dms.ap-southeast-1.%s" % cloud
+    assert result.iam_endpoint == "https://iam.ap-southeast-1.%s" % cloud
+
+
+def test_built_endpoints_pass_the_check_of_an_explicit_endpoint(monkeypatch):
+    """Should a built URL be no http(s) base URL at all, it is refused as an explicit endpoint would be."""
+    monkeypatch.setattr("ansible_collections.hwcloud.dms.plugins.module_utils.options.default_iam_endpoint", lambda region, cloud: "iam")
+    assert config_error(project_id=None).startswith("the IAM endpoint built from region and cloud must be an http(s) URL")
+
+
+@pytest.mark.parametrize("project_id", [".", "..", " .. "])
+def test_project_id_cannot_be_a_dot_segment(project_id):
+    assert config_error(project_id=project_id).startswith("project_id must not be '%s'" % project_id.strip())
 
 
 def test_repr_of_settings_hides_the_secrets():
