@@ -22,7 +22,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    AuthenticationError, ConfigurationError, DmsError, EndpointNotFoundError, IncompleteListingError, RetriesExhausted,
+    AuthenticationError, ConfigurationError, DmsError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
+    RetriesExhausted, failure_details,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
@@ -131,6 +132,14 @@ def task_event(instance_id, task, previous_status, observed_at):
     }}
 
 
+def instance_gone_event(instance_id, error, unfinished, observed_at):
+    """The event of an instance that DMS says no longer exists, after it had answered: the last one about it."""
+    return {"dms_instance_gone": {
+        "instance_id": instance_id, "unfinished": unfinished, "error": failure_details(error), "observed_at": api_timestamp(observed_at),
+        "msg": "instance %s no longer exists (two polls in a row answered %s); it is no longer watched" % (instance_id, error.error_code),
+    }}
+
+
 def _created_before(task, moment):
     """Whether a "created since ``moment``" listing leaves this task out (to the second, as the client compares)."""
     created = parse_api_timestamp(task["created_at"])
@@ -148,10 +157,15 @@ class InstanceWatch:
         self._listed_since = None  # None until the whole history has been read
         self.failed_polls = 0  # in a row
         self.good_polls = 0
+        self.said_not_found = False  # the last answer was "no such instance": gone if the next one says so too
 
     def remembered(self):
         """The tasks held between polls (for tests and for the memory bound)."""
         return list(self._remembered.values())
+
+    def unfinished(self):
+        """The remembered tasks last seen CREATED or EXECUTING."""
+        return [task for task in self._remembered.values() if is_active(task)]
 
     def poll(self, client, wall, should_stop):
         """Read the instance once; return its changes as (task, previous status or None) pairs, oldest task first.
@@ -207,6 +221,8 @@ class TaskWatch:
 
     ``poll`` runs in a worker thread; ``stop`` may be called from any thread and makes a running poll give up at its
     next request or retry pause, so that a cancelled source does not leave a thread sleeping through retries.
+    ``instances`` are the ones still watched: an instance that DMS says no longer exists, on two polls in a row after
+    it had answered, is dropped with one last event (the others go on).
     """
 
     def __init__(self, config, client=None, wall=utc_now):
@@ -229,6 +245,10 @@ class TaskWatch:
         source goes on; any other error raises SourceStopped."""
         try:
             changes = instance.poll(self.client, self._wall, self._check_stop)
+        except InstanceNotFoundError as error:
+            if not instance.good_polls:
+                raise SourceStopped(_stop_message(instance.instance_id, error)) from None  # a mistyped ID, most likely
+            return self._not_found(instance, error)
         except DmsError as error:
             if not _transient(error, instance):
                 raise SourceStopped(_stop_message(instance.instance_id, error)) from None
@@ -242,9 +262,22 @@ class TaskWatch:
                         instance.instance_id, instance.failed_polls, "" if instance.failed_polls == 1 else "s")
         instance.failed_polls = 0
         instance.good_polls += 1
+        instance.said_not_found = False
         observed_at = self._wall()
         return [task_event(instance.instance_id, task, previous, observed_at) for task, previous in changes
                 if self._statuses is None or task["status"] in self._statuses]
+
+    def _not_found(self, instance, error):
+        """An instance that had answered now says it does not exist: one answer is no proof, two in a row drop it."""
+        if not instance.said_not_found:
+            instance.said_not_found = True
+            logger.warning("%s: instance %s answers that it does not exist (%s); it is no longer watched if the next poll says so too",
+                           SOURCE_NAME, instance.instance_id, error)
+            return []
+        self.instances.remove(instance)
+        logger.warning("%s: instance %s no longer exists; it is no longer watched (%d instance%s left)", SOURCE_NAME,
+                       instance.instance_id, len(self.instances), "" if len(self.instances) == 1 else "s")
+        return [instance_gone_event(instance.instance_id, error, instance.unfinished(), self._wall())]
 
     def next_pause(self):
         """Seconds from the start of one round of polls to the next: the interval, doubled for each round in a row in

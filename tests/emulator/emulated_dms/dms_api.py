@@ -34,7 +34,7 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
     if scenario.check_instance_ids and not UUID_RE.match(params["instance_id"]):
         return error_reply(*BAD_INSTANCE_ID)
     instance = scenario.instances.get(params["instance_id"])
-    if instance is None:
+    if instance is None or not instance.exists():
         return error_reply(*NO_SUCH_INSTANCE)
     if kind == "progress" and instance.engine not in ENGINES_WITH_PROGRESS:
         return error_reply(*NO_SUCH_API, request_id=request_id)

@@ -206,7 +206,7 @@ class Task:
 
 
 class Instance:
-    KEYS = ("id", "engine", "tasks", "generate")
+    KEYS = ("id", "engine", "tasks", "generate", "deleted_after")
     GENERATE_KEYS = ("count", "name", "status", "created_offset", "interval", "duration", "params", "user_name", "user_id")
 
     def __init__(self, spec, defaults, clock, where):
@@ -215,6 +215,10 @@ class Instance:
             raise ScenarioError("%s: an instance needs an id" % where)
         self.id = str(spec["id"])
         self.engine = check_choice(str(spec.get("engine", "kafka")).lower(), ENGINES, where + ".engine")
+        deleted_after = spec.get("deleted_after")
+        if deleted_after is not None and (isinstance(deleted_after, bool) or not isinstance(deleted_after, (int, float))):
+            raise ScenarioError("%s.deleted_after: give the second on the instance's clock from which it no longer exists" % where)
+        self.deleted_after = deleted_after
         self.spec = spec
         self.defaults = defaults
         self.clock = clock
@@ -234,6 +238,10 @@ class Instance:
             if task.id in seen:
                 raise ScenarioError("%s: task id %s appears twice" % (self.where, task.id))
             seen.add(task.id)
+
+    def exists(self):
+        """Whether the instance still exists (it was not deleted, ``deleted_after``, by now on its clock)."""
+        return self.deleted_after is None or self.clock.now() < self.deleted_after
 
     def reach(self):
         """A request reaches the instance: a clock that waits for the first request starts, and the tasks move onto it."""

@@ -73,6 +73,8 @@ def instance_problem(scenario, instance_id):
     if instance is None:
         return NO_SUCH_INSTANCE, None
     instance.reach()
+    if not instance.exists():
+        return NO_SUCH_INSTANCE, None
     return None, instance
 
 

@@ -85,7 +85,7 @@ class SourceRun:
 
     def changes(self):
         return [(event["dms_task"]["task"]["id"], event["dms_task"]["previous_status"], event["dms_task"]["status"])
-                for event in self.events]
+                for event in self.events if "dms_task" in event]
 
 
 def run_source(args, until=lambda events: False, seconds=RUN_TIMEOUT):
@@ -215,6 +215,61 @@ def test_an_authentication_failure_stops_the_source_at_once(connection, monkeypa
     [request] = connection.requests()  # exactly one request with the bad key: never a second one
     assert request["auth"] == "denied"
     assert wrong_secret not in message + caplog.text
+
+
+GONE, OTHER = "22222222-3333-4444-5555-666666666666", "33333333-4444-5555-6666-777777777777"
+
+
+def two_instances(gone_tasks, other_tasks):
+    spec = scenario()
+    spec["instances"] = [{"id": GONE, "tasks": gone_tasks, "deleted_after": 1.5}, {"id": OTHER, "tasks": other_tasks}]
+    return spec
+
+
+def test_a_deleted_instance_makes_one_last_event_and_the_others_go_on(connection, caplog):
+    connection.load(two_instances(
+        [{"id": "g-running", "name": "resizeInstance", "created_offset": -60, "status": "EXECUTING"}],
+        [{"id": "o-change", "name": "kafkaConfigModify", "appear_after": 0.5, "timeline": [[0.5, "EXECUTING"], [4.5, "SUCCESS"]]}]))
+    run = run_source({"instances": [GONE, OTHER], "interval": INTERVAL, "statuses": ["SUCCESS"]},
+                     until=lambda events: ("o-change", "EXECUTING", "SUCCESS") in run_changes(events))
+    assert run.error is None
+    gone = [event["dms_instance_gone"] for event in run.events if "dms_instance_gone" in event]
+    assert len(gone) == 1, run.events
+    assert gone[0]["instance_id"] == GONE and [task["id"] for task in gone[0]["unfinished"]] == ["g-running"]
+    assert gone[0]["error"]["error_code"] == "DMS.00404022" and gone[0]["error"]["http_status"] == 404
+    assert gone[0]["msg"] == "instance %s no longer exists (two polls in a row answered DMS.00404022); it is no longer watched" % GONE
+    assert run.changes() == [("o-change", "EXECUTING", "SUCCESS")]  # the statuses filter: the gone event comes anyway
+    asked = [entry["status"] for entry in connection.requests() if entry["instance_id"] == GONE]
+    assert asked[-2:] == [404, 404] and 404 not in asked[:-2], "dropped after its second 'no such instance', never asked again"
+    warnings = [record.getMessage() for record in caplog.records if record.name == SOURCE_NAME and record.levelno == logging.WARNING]
+    assert len(warnings) == 2 and "if the next poll says so too" in warnings[0] and "(1 instance left)" in warnings[1]
+
+
+def test_one_not_found_answer_between_good_ones_drops_nothing(connection):
+    spec = scenario(tasks=[{"id": "t-change", "name": "kafkaConfigModify", "appear_after": 0.5,
+                            "timeline": [[0.5, "EXECUTING"], [3.5, "SUCCESS"]]}],
+                    faults=[{"kind": "list", "nth": 2, "status": 404, "body": {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}}])
+    connection.load(spec)
+    run = run_source({"instances": [INSTANCE], "interval": INTERVAL}, until=lambda events: len(events) >= 2)
+    assert run.error is None and run.changes() == [("t-change", None, "EXECUTING"), ("t-change", "EXECUTING", "SUCCESS")]
+
+
+def test_the_source_ends_once_every_instance_is_gone(connection):
+    connection.load(dict(two_instances([], []), instances=[{"id": GONE, "deleted_after": 1.5}]))
+    run = run_source({"instances": [GONE], "interval": INTERVAL})
+    assert run.error is None and [list(event) for event in run.events] == [["dms_instance_gone"]]
+    assert run.seconds < RUN_TIMEOUT / 2, "main() returned by itself"
+
+
+def test_an_instance_unknown_from_the_start_stops_the_source(connection):
+    connection.load(scenario())
+    run = run_source({"instances": [INSTANCE, GONE], "interval": INTERVAL})
+    assert isinstance(run.error, SourceStopped)
+    assert str(run.error).startswith("%s stopped: could not read the tasks of instance %s: HTTP 404 DMS.00404022" % (SOURCE_NAME, GONE))
+
+
+def run_changes(events):
+    return SourceRun(events, None, 0).changes()
 
 
 def test_bad_args_stop_the_source_before_any_request(connection):

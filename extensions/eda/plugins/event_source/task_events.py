@@ -29,8 +29,12 @@ description:
   - Throttling, server errors, dropped connections and timeouts are retried (O(max_retries) per request). A poll that
     still fails is logged once per outage, the pause between polls doubles while no instance answers (up to five
     minutes), and polling goes on.
-  - An authentication failure stops the source at once, since repeated failures lock the access key. So do an unknown
-    instance and a wrong endpoint.
+  - An authentication failure stops the source at once, since repeated failures lock the access key. So do a wrong
+    endpoint and an instance that does not exist at the first poll (a mistyped ID, most likely).
+  - 'An instance that answered before and then does not exist (HTTP 404 C(DMS.00404022)) on two polls in a row is
+    dropped from the watch with one last event, C({"dms_instance_gone": {"instance_id", "unfinished", "error",
+    "msg", "observed_at"}}), whatever O(statuses) says; C(unfinished) holds its tasks last seen C(CREATED) or
+    C(EXECUTING), whose ends will not be told. The other instances go on; once none is left the source ends.'
   - Secrets never appear in events or in the log.
 version_added: 0.1.0
 author:
@@ -192,17 +196,19 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import Task
 async def main(queue, args):
     """Poll the instances and put one event per observed change on ``queue`` until cancelled.
 
-    Returns only by raising: ConfigurationError for bad args (before any request), SourceStopped for an error that
-    no retry can mend. The blocking client runs in a worker thread, so the event loop never waits on the network.
+    Returns once no instance is left to watch (each was deleted); otherwise only by raising: ConfigurationError for
+    bad args (before any request), SourceStopped for an error that no retry can mend. The blocking client runs in a
+    worker thread, so the event loop never waits on the network.
     """
     watch = TaskWatch(source_config(args))
     loop = asyncio.get_running_loop()
     try:
-        while True:
+        while watch.instances:
             round_started = loop.time()
-            for instance in watch.instances:
+            for instance in list(watch.instances):  # an instance found deleted leaves the list during the round
                 for event in await asyncio.to_thread(watch.poll, instance):
                     await queue.put(event)
-            await asyncio.sleep(max(0.0, watch.next_pause() - (loop.time() - round_started)))
+            if watch.instances:
+                await asyncio.sleep(max(0.0, watch.next_pause() - (loop.time() - round_started)))
     finally:
         watch.stop()
