@@ -24,6 +24,9 @@ class Emulator:
         self.log = RequestLog(log_path)
         self.scenario = Scenario(scenario_spec)
         self.faults = Faults(self.scenario.fault_specs)
+        # Which load or reset the log in memory belongs to: a request that arrived before one (answered late, say
+        # after a fault's delay) is kept out of the log that followed it, whose numbering it never took part in.
+        self.generation = 0
 
     def load(self, scenario_spec):
         """Replace the scenario and restart its clocks; history and lockouts start afresh, issued tokens stay valid."""
@@ -32,6 +35,7 @@ class Emulator:
         with self.lock:
             self.scenario, self.faults = scenario, faults
             self.log.clear()
+            self.generation += 1
             self.iam.unlock_all()
 
     def reset(self):
@@ -39,6 +43,7 @@ class Emulator:
         with self.lock:
             self.faults = Faults(self.scenario.fault_specs)
             self.log.clear()
+            self.generation += 1
             self.iam.unlock_all()
 
     def requests(self, kind=None):
@@ -56,7 +61,7 @@ class Emulator:
         request_id = uuid.uuid4().hex
         kind, params = route(request.method, request.path)
         with self.lock:
-            scenario = self.scenario
+            scenario, generation = self.scenario, self.generation
             instance = scenario.instances.get(params.get("instance_id"))
             if instance is not None:
                 instance.reach()
@@ -78,7 +83,8 @@ class Emulator:
             # IAM names its request ID differently from the API gateway.
             reply.headers["X-IAM-Trace-Id" if kind in IAM_KINDS else "X-Request-Id"] = request_id
         with self.lock:
-            self.log.record(request, kind, params, reply, auth, auth_error, rule, request_id, (instance or scenario).clock)
+            self.log.record(request, kind, params, reply, auth, auth_error, rule, request_id, (instance or scenario).clock,
+                            in_memory=generation == self.generation)
         return reply
 
     def insert_tasks(self, scenario, spec, instance_id):

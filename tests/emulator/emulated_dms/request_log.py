@@ -36,10 +36,11 @@ class RequestLog:
         """Forget the entries in memory (and so restart seq at 1); the file keeps them."""
         self.entries = []
 
-    def record(self, request, kind, params, reply, auth, auth_error, rule, request_id, clock):
-        """clock: the clock the request's time is read on (its instance's, or the scenario's)."""
+    def record(self, request, kind, params, reply, auth, auth_error, rule, request_id, clock, in_memory=True):
+        """clock: the clock the request's time is read on (its instance's, or the scenario's); ``in_memory`` False
+        writes the entry to the file only (it arrived before the last load or reset)."""
         entry = {
-            "seq": len(self.entries) + 1,
+            "seq": len(self.entries) + 1 if in_memory else None,
             "time": iso_ms(time.time()),
             "clock": round(clock.now(), 3),
             "request_id": request_id,
@@ -55,7 +56,8 @@ class RequestLog:
             "fault": "+".join(rule.actions()) if rule else None,
             "fault_rule": rule.index if rule else None,
         }
-        self.entries.append(entry)
+        if in_memory:
+            self.entries.append(entry)
         if self.file:
             self.file.write(json.dumps(entry) + "\n")
             self.file.flush()

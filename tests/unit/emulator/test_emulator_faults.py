@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import time
 
@@ -224,7 +225,24 @@ def test_first_matching_rule_wins_and_a_fault_applies_regardless_of_auth(server)
     anonymous = requests.get("%s/v2/%s/instances/%s/tasks" % (server.url, PROJECT, KAFKA), timeout=10)
     assert anonymous.status_code == 429
     assert api.get().status_code == 500
-    assert server.requests()[0]["auth"] == "denied"
+    assert [(entry["status"], entry["auth"], entry["fault_rule"]) for entry in server.requests()] == [(429, "denied", 0), (500, "token", 1)]
+
+
+def test_a_request_answered_after_a_load_is_not_in_the_next_scenarios_log(server):
+    Api(server, scenario(faults=[{"kind": "list", "delay": 1.0}]))
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        Api(server).get(timeout=0.1, marker="late")
+    api = Api(server, scenario())  # the delayed request is still being answered
+    assert api.get("/t-1").status_code == 200
+    late = poll_until(lambda: delayed_entry(server), seconds=30)  # the delayed answer is ready, and logged to the file
+    assert (late["kind"], late["seq"], late["fault"]) == ("list", None, "delay")
+    assert [(entry["seq"], entry["kind"]) for entry in server.requests()] == [(1, "show")]
+
+
+def delayed_entry(server):
+    with open(server.log_path, encoding="utf-8") as handle:
+        entries = [json.loads(line) for line in handle]
+    return next((entry for entry in entries if entry["query"].get("marker") == "late"), None)
 
 
 def test_demo_scenario_has_a_history_and_a_change_in_flight(tmp_path):
