@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    DmsError, EndpointNotFoundError, IncompleteListingError, RetriesExhausted, failure_details,
+    DmsError, EndpointNotFoundError, IncompleteListingError, MalformedAnswerError, RetriesExhausted, TransportError, failure_details,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
 from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import IdleTracker, IdTracker, NameTracker
@@ -148,6 +148,9 @@ class TaskWaiter:
         # Whether the last poll read everything it meant to: after a failed one, nothing new is known to stop on.
         self._read_ok = False
         self._good_polls = 0
+        # Whether any poll got an HTTP answer, a refusal included: until one has, the endpoint may be wrong.
+        self._answered = False
+        self._last_error = None  # (elapsed seconds, the error) of the last failed poll
         self._outcome = WaitOutcome(single_task=self._tracker.single_task)
         self._start = None
         self._deadline = None
@@ -231,8 +234,11 @@ class TaskWaiter:
             self._tracker.poll(self._call_deadline)
             self._read_ok = True
             self._good_polls += 1
+            self._answered = True
         except DmsError as error:
             self._read_ok = False
+            self._answered = self._answered or not _no_answer(error)
+            self._last_error = (self._elapsed(), error)
             if not self._transient(error):
                 self._report_changes()
                 raise
@@ -243,8 +249,14 @@ class TaskWaiter:
         return changed
 
     def _transient(self, error):
-        """Whether a failed poll may be followed by a good one: the wait then goes on."""
-        if isinstance(error, (RetriesExhausted, IncompleteListingError)):
+        """Whether a failed poll may be followed by a good one: the wait then goes on.
+
+        Not while no poll has ever had an HTTP answer: an unreachable host, a wrong port or a name that does not
+        resolve would otherwise be retried until the timeout; the client's own retries already gave it a chance.
+        """
+        if isinstance(error, RetriesExhausted):
+            return self._answered
+        if isinstance(error, IncompleteListingError):
             return True
         # "No such API" from calls that have worked before is the gateway's hiccup, not a wrong endpoint.
         return isinstance(error, EndpointNotFoundError) and self._good_polls > 0
@@ -291,7 +303,10 @@ class TaskWaiter:
         known = self._tracker.known()
         shown = [task for task in known if task["status"] not in FINAL_STATUSES] or known
         last = "last seen: %s" % "; ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in shown) if shown else "no such task seen"
-        return "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
+        message = "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
+        if self._last_error is not None:
+            message += "; the last error, at %.1f s: %s" % self._last_error
+        return message
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
@@ -304,3 +319,9 @@ class TaskWaiter:
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
             return None
+
+
+def _no_answer(error):
+    """Whether a failed poll got no HTTP answer at all: the connection failed, timed out or was dropped, every time."""
+    last = error.last_error if isinstance(error, RetriesExhausted) else error
+    return isinstance(last, TransportError) and not isinstance(last, MalformedAnswerError)

@@ -32,6 +32,10 @@ description:
     dropped connections and timeouts during the wait are retried until O(timeout); authentication errors, an
     ID the API refuses as malformed, a missing instance and, on the first poll, a URL the gateway does not
     know (check O(endpoint) and O(region)) end the wait at once.
+  - An endpoint that has never answered (an unreachable host, a wrong port, a name that does not resolve, for DMS
+    or for IAM) ends the wait after the client's own retries (O(max_retries)), with the transport error, instead
+    of at O(timeout). Once a poll has had an HTTP answer, such errors are retried until O(timeout).
+  - A wait that times out says what it saw last and, when a poll failed, the last error.
   - Each status change is printed as it happens. When a task starts C(EXECUTING), the line has the progress
     percentage and remaining time where the engine reports them (Kafka, RocketMQ); progress is asked then
     only, with one short attempt, at most once a poll, and never just before the deadline. A still-waiting

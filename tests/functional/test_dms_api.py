@@ -116,7 +116,8 @@ def test_recipe_reading_any_resource_with_get(emulator, playbook):
 
 
 def test_a_change_while_another_runs_is_refused_and_the_gate_avoids_it(emulator, playbook):
-    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [4, "SUCCESS"]]))
+    # Long enough that the next task, however slowly ansible-playbook starts it on a busy machine, finds it running.
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [12, "SUCCESS"]]))
     run = playbook.run([
         api("Resize", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
         api("Change at once", method="PUT", path=CONFIGS_PATH, body=RETENTION),

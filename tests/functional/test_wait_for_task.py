@@ -16,6 +16,7 @@ values are read on that clock.
 from __future__ import annotations
 
 import re
+import socket
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -266,7 +267,9 @@ def test_timeout_fails_naming_task_last_status_and_timeout(endings):
     assert re.search(r"\b3(\.0)? ?s\b", result["msg"]), "the timeout in the message: %r" % result["msg"]
     assert result["elapsed"] >= 3.0
     of_task = [entry for entry in requests if entry["task_id"] == "t-endless"]
-    assert result["polls"] == len([entry for entry in of_task if entry["kind"] == "show"])
+    shows = len([entry for entry in of_task if entry["kind"] == "show"])
+    # On a busy machine the poll due at the deadline may start after its grace: it then sends nothing, and counts.
+    assert shows <= result["polls"] <= shows + 1
     assert result["api_calls"] == len(of_task)
     # The last poll may start up to FINAL_POLL_GRACE (1 s) after the deadline, never later (plus 1 s for the answer).
     assert of_task[-1]["clock"] - of_task[0]["clock"] <= 3 + 1 + 1, [entry["clock"] for entry in of_task]
@@ -410,6 +413,33 @@ def test_gate_never_says_idle_while_a_task_created_during_its_first_read_runs(em
 # ---------------------------------------------------------------------------------------------------------
 # Faults during the wait
 
+def closed_port():
+    """A port of 127.0.0.1 that nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_endpoint_that_never_answers_fails_after_the_clients_retries_not_at_the_timeout(emulator, playbook):
+    """An unreachable port, and an IAM host that does not resolve: no poll ever gets an HTTP answer, so the wait ends
+    after the client's own retries (max_retries 3 here) with the transport error, long before timeout."""
+    emulator.load(scenario(tasks=[{"id": "t-running", "name": NAME, "timeline": [[0, "EXECUTING"]]}]))
+    wrong_port = "http://127.0.0.1:%d" % closed_port()
+    run = playbook.run([
+        wait("Wrong port", task_id="t-running", timeout=1800, endpoint=wrong_port),
+        wait("Gate on a wrong port", idle=True, timeout=1800, endpoint=wrong_port),
+        wait("IAM host that does not resolve", task_id="t-running", timeout=1800, project_id="", iam_endpoint="https://iam.dms-test.invalid"),
+    ])
+    for result, where in zip(run.results, (wrong_port + "/v2/", wrong_port + "/v2/", "https://iam.dms-test.invalid/v3/projects")):
+        assert_wait_returns(result)
+        assert result["failed"] is True and result["timed_out"] is False and result["polls"] == 1, result
+        assert result["msg"].startswith("Could not read the tasks of instance %s: gave up after 4 attempts: GET %s" % (INSTANCE_ID, where)), result["msg"]
+        assert_no_traceback(run, result)
+    assert "Connection refused" in run.results[0]["msg"] and "ConnectionError" in run.results[2]["msg"]
+    assert run.results[0]["api_calls"] == run.results[1]["api_calls"] == 4
+    assert emulator.requests() == []
+
+
 FAULTED = {"throttled": instance_id(11), "unavailable": instance_id(12), "dropped": instance_id(13), "slow": instance_id(14)}
 
 
@@ -440,7 +470,7 @@ def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
     ])
     assert run.returncode == 0, run.output
     # The emulator logs the delayed answer when it sends it, which may be after the playbook has ended.
-    settle = time.monotonic() + 5
+    settle = time.monotonic() + 30  # a bound for a busy machine, not a measure
     while len(logged(emulator, instance=FAULTED["slow"])) < 2 and time.monotonic() < settle:
         time.sleep(0.1)
     expected_fault = {"throttled": "status", "unavailable": "status", "dropped": "drop", "slow": "delay"}
@@ -575,8 +605,9 @@ def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
     assert failed["status"] == "FAILED"
 
     assert not gate.get("failed"), gate["msg"]
-    assert [entry["kind"] for entry in logged(emulator, instance=other)] == ["list"], "one read"
-    assert gate["polls"] == gate["api_calls"] == 1
+    reads = logged(emulator, instance=other)
+    assert [(entry["kind"], "begin_time" in entry["query"]) for entry in reads] == [("list", False), ("list", True)], "one poll"
+    assert (gate["polls"], gate["api_calls"]) == (1, 2)
     assert [task["id"] for task in gate["tasks"]] == ["c-gate"] and gate["tasks"][0]["status"] == "EXECUTING"
 
 

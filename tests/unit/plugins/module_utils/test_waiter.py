@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ApiError, AuthenticationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, RetriesExhausted, TransportError,
+    ApiError, AuthenticationError, EndpointNotFoundError, IncompleteListingError, MalformedAnswerError, MalformedIdError, RetriesExhausted,
+    TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import (
     FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PROGRESS_QUIET_BEFORE_DEADLINE, PollSchedule, TaskWaiter, WaitListener,
@@ -257,8 +258,14 @@ class Recorder(WaitListener):
         return [item for item in self.events if item[0] == event]
 
 
-def transient(message="HTTP 503"):
-    return RetriesExhausted(TransportError(message, "GET", "/v2/p/instances/i/tasks"), 3)
+def transient(message="Backend unavailable."):
+    """A poll whose retries all got an answer, and none a usable one: the endpoint is right, the service is not well."""
+    return RetriesExhausted(ApiError(503, "APIG.0202", message, "req-503", "GET", "/v2/p/instances/i/tasks"), 3)
+
+
+def unreachable(reason="ConnectionError (Connection refused)"):
+    """A poll whose retries never got an HTTP answer."""
+    return RetriesExhausted(TransportError(reason, "GET", "http://127.0.0.1:9/v2/p/instances/i/tasks"), 6)
 
 
 def auth_error():
@@ -646,6 +653,35 @@ def test_transient_errors_up_to_the_timeout_end_as_a_timeout(clock):
     assert outcome.timed_out and outcome.failed
     assert outcome.elapsed == pytest.approx(60.0)
     assert len(listener.of("failed")) == dms.calls
+
+
+@pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"idle": True}, {"name": "resize"}])
+def test_an_endpoint_that_never_answered_ends_the_wait_after_the_clients_retries(clock, options):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], fail_cost=20.0, timeout=1800.0, **options)
+    dms.fault_when = lambda kind, number, t: unreachable()
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out and dms.calls == 1 and clock.sleeps == []
+    assert outcome.message == "Could not read the tasks of instance %s: %s" % (INSTANCE, unreachable())
+    assert "Connection refused" in outcome.message and outcome.elapsed == pytest.approx(20.0)
+
+
+def test_an_endpoint_that_answered_once_is_retried_within_the_timeout_and_the_timeout_names_the_last_error(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"], timeout=120.0)
+    dms.fault_when = lambda kind, number, t: unreachable("ReadTimeout (read timeout=30)") if number > 1 else None
+    outcome = waiter.wait()
+    assert outcome.timed_out and outcome.failed and dms.calls > 5
+    last_failed_at = listener.of("failed")[-1][3]
+    assert outcome.message.endswith("last seen: resize (ID t1) EXECUTING; the last error, at %.1f s: %s"
+                                    % (last_failed_at, unreachable("ReadTimeout (read timeout=30)")))
+
+
+@pytest.mark.parametrize("answer", [transient(), RetriesExhausted(MalformedAnswerError("HTTP 200 with an answer of an unexpected shape"), 6)],
+                         ids=["server error", "malformed answer"])
+def test_an_endpoint_that_answers_badly_from_the_start_is_retried_within_the_timeout(clock, answer):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (50, "SUCCESS")])], task_ids=["t1"], timeout=600.0)
+    dms.fault_when = lambda kind, number, t: answer if t < 30 else None
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS" and len(listener.of("failed")) >= 2
 
 
 @pytest.mark.parametrize("options", [{"task_ids": ["t1"]}, {"task_ids": ["t1", "t2"]}, {"idle": True}, {"name": "resize"}])
