@@ -29,6 +29,15 @@ class ApiPath:
     def needs_project_id(self):
         return PROJECT_ID in self.segments
 
+    @property
+    def instance_id(self):
+        """The instance the path is about: the segment after ``instances`` when another one follows it
+        (``/v2/{project_id}/instances/<id>/configs``); None for a path about no one instance (``/instances/action``)."""
+        for position, segment in enumerate(self.segments[:-2]):
+            if segment == "instances":
+                return self.segments[position + 1]
+        return None
+
     def expand(self, project_id):
         """The path to send: ``{project_id}`` replaced, every segment percent-encoded."""
         return "/" + "/".join(path_segment(project_id if segment == PROJECT_ID else segment) for segment in self.segments)

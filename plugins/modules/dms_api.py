@@ -57,6 +57,46 @@ options:
       - Defaults to any 2xx status.
     type: list
     elements: int
+  instance_id:
+    description:
+      - The instance whose tasks O(wait) and O(when_busy=wait) wait on.
+      - Defaults to the path segment after C(instances), when another segment follows it, as in
+        V(/v2/{project_id}/instances/<id>/configs) and V(/v2/kafka/{project_id}/instances/<id>/extend).
+    type: str
+  wait:
+    description:
+      - Wait until the task the change started has ended, as M(hwcloud.dms.wait_for_task) waits for it, and fail
+        the way it fails (the task ended C(FAILED), C(CANCELLED) or C(DELETED), or O(wait_timeout) passed). The
+        outcome is returned in RV(waited).
+      - The task is the one the answer's C(job_id) names. An answer without one (a restart, for instance) fails the
+        module, saying what came back, unless O(wait_for_name) is given.
+      - Only for writes (V(POST), V(PUT), V(DELETE)).
+    type: bool
+    default: false
+  wait_for_name:
+    description:
+      - With O(wait), for an answer without a C(job_id), wait for the newest task of this name created since the call
+        was sent, by the clock of the host the module runs on, for example V(restartInstance).
+    type: str
+  wait_timeout:
+    description:
+      - Seconds that O(wait) and O(when_busy=wait) may take together, from the start of the module.
+      - A whole number of seconds from 1 to 604800.
+    type: int
+    default: 1800
+  when_busy:
+    description:
+      - What to do when DMS refuses the change because another task of the instance is running (HTTP 400
+        C(DMS.00400017); DMS then applied nothing).
+      - V(fail) fails, returning the refusal.
+      - V(wait) waits until no task of the instance is C(CREATED) or C(EXECUTING), as M(hwcloud.dms.wait_for_task)
+        with O(hwcloud.dms.wait_for_task#module:idle=true) does, then sends the change again; as often as it is
+        refused so, within O(wait_timeout). Two jobs changing one instance at the same time then both succeed, one
+        after the other, without a gate of their own.
+      - Only for writes (V(POST), V(PUT), V(DELETE)).
+    type: str
+    choices: [fail, wait]
+    default: fail
 extends_documentation_fragment:
   - hwcloud.dms.common
   - ansible.builtin.action_common_attributes
@@ -82,8 +122,10 @@ attributes:
 notes:
   - This module is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
     can hold the connection options of every task.
-  - A change refused because another task of the instance is running (HTTP 400 C(DMS.00400017)) is what the gate
-    M(hwcloud.dms.wait_for_task) with O(hwcloud.dms.wait_for_task#module:idle=true) prevents; run it first.
+  - A change refused because another task of the instance is running (HTTP 400 C(DMS.00400017)) is what
+    O(when_busy=wait) waits out. A separate gate (M(hwcloud.dms.wait_for_task) with
+    O(hwcloud.dms.wait_for_task#module:idle=true)) before the change still leaves a race between two jobs that pass it
+    together; O(when_busy=wait) does not.
   - The body is sent as given and shows in Ansible's own display of the task's arguments at C(-vvv) and above; put
     no secret in it, or set C(no_log) on the task.
 seealso:
@@ -94,18 +136,37 @@ requirements:
 """
 
 EXAMPLES = r"""
+- name: Change a Kafka configuration parameter once nothing else runs, and wait until it has finished
+  hwcloud.dms.dms_api:
+    region: ap-southeast-1
+    method: PUT
+    path: "/v2/{project_id}/instances/{{ kafka_instance_id }}/configs"
+    body:
+      kafka_configs:
+        - {name: log.retention.hours, value: "72"}
+    when_busy: wait
+    wait: true
+    wait_timeout: 1800
+  delegate_to: localhost
+  register: config_change
+
+- name: Restart answers no job_id; wait for the newest restartInstance task created since the call
+  hwcloud.dms.dms_api:
+    region: ap-southeast-1
+    method: POST
+    path: /v2/{project_id}/instances/action
+    body: {action: restart, instances: ["{{ kafka_instance_id }}"]}
+    instance_id: "{{ kafka_instance_id }}"
+    wait: true
+    wait_for_name: restartInstance
+  delegate_to: localhost
+
 - name: Connection options once for every DMS task; credentials from HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK
   module_defaults:
     group/hwcloud.dms.dms:
       region: ap-southeast-1
   block:
-    - name: Gate - nothing may be running on the instance
-      hwcloud.dms.wait_for_task:
-        instance_id: "{{ kafka_instance_id }}"
-        idle: true
-        timeout: 600
-
-    - name: Change a Kafka configuration parameter (answers a job_id)
+    - name: Start a change (answers a job_id)
       hwcloud.dms.dms_api:
         method: PUT
         path: "/v2/{project_id}/instances/{{ kafka_instance_id }}/configs"
@@ -115,7 +176,7 @@ EXAMPLES = r"""
       delegate_to: localhost
       register: config_change
 
-    - name: Wait until the change has finished
+    - name: Wait for it elsewhere, with progress lines as it runs
       hwcloud.dms.wait_for_task:
         instance_id: "{{ kafka_instance_id }}"
         task_id: "{{ config_change.job_id }}"
@@ -185,6 +246,20 @@ body:
   returned: check mode, for a write
   type: raw
   sample: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+busy_refusals:
+  description: How often DMS refused the change because another task of the instance was running (C(DMS.00400017)).
+  returned: always, once the options are valid
+  type: int
+  sample: 1
+waited:
+  description:
+    - With O(wait), the outcome of the wait for the change's task, with the keys of M(hwcloud.dms.wait_for_task)
+      (C(task), C(status), C(tasks), C(history), C(polls), C(api_calls), C(elapsed), C(timed_out), C(msg)); with
+      O(when_busy=wait), the outcome of a wait for the instance to become idle that did not end so. Otherwise null.
+  returned: always, once the options are valid
+  type: dict
+  sample: {"status": "SUCCESS", "task": {"id": "8abfa7b272adc5b40172b73130065ae7", "name": "kafkaConfigModify", "status": "SUCCESS"},
+           "polls": 4, "api_calls": 5, "elapsed": 7.3, "timed_out": false, "msg": "Ended after 7.3 s: ..."}
 error:
   description: What the API answered, when the status was not among O(status_code).
   returned: on API failure
@@ -213,12 +288,15 @@ import json
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
+from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ConfigurationError, DmsError, EndpointNotFoundError, UnsafeToRetryError, failure_details,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import ansible_module, argument_spec, connection_settings, number_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
+    ansible_module, argument_spec, connection_settings, number_option, path_segment_option, required_text,
+)
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 ARGUMENT_SPEC = argument_spec(
@@ -227,11 +305,17 @@ ARGUMENT_SPEC = argument_spec(
     query=dict(type="dict"),
     body=dict(type="raw"),
     status_code=dict(type="list", elements="int"),
+    instance_id=dict(type="str"),
+    wait=dict(type="bool", default=False),
+    wait_for_name=dict(type="str"),
+    wait_timeout=dict(type="int", default=1800),
+    when_busy=dict(type="str", choices=["fail", "wait"], default="fail"),
 )
+MAX_WAIT_TIMEOUT = 7 * 24 * 3600
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
 # What a result holds before any answer came.
-NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None}
+NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None, "busy_refusals": 0, "waited": None}
 
 
 def body_option(body):
@@ -256,9 +340,27 @@ def status_code_option(statuses):
     return set(number_option("status_code", status, LOWEST_STATUS, HIGHEST_STATUS, integer=True) for status in statuses)
 
 
-def answer_job_id(body):
-    job_id = body.get("job_id") if isinstance(body, dict) else None
-    return job_id if isinstance(job_id, str) and job_id.strip() else None
+def waiting_options(params, path, write):
+    """(instance ID, whether to wait when busy, seconds for all waiting) from the options, checked; the instance ID is
+    None when nothing is waited for."""
+    wait_when_busy = params["when_busy"] == "wait"
+    if not (params["wait"] or wait_when_busy):
+        if params["wait_for_name"] is not None:
+            raise ConfigurationError("wait_for_name is used only with wait: true")
+        return None, False, None
+    asked = "wait: true" if params["wait"] else "when_busy: wait"
+    if not write:
+        raise ConfigurationError("%s applies to writes (method POST, PUT or DELETE), not to a GET" % asked)
+    if params["wait_for_name"] is not None and not params["wait"]:
+        raise ConfigurationError("wait_for_name is used only with wait: true")
+    if params["instance_id"] is not None:
+        instance_id = path_segment_option("instance_id", params["instance_id"])
+    else:
+        instance_id = path.instance_id
+        if instance_id is None:
+            raise ConfigurationError("%s needs instance_id: the path names no instance (no segment after 'instances' with one after it)" % asked)
+    timeout = number_option("wait_timeout", params["wait_timeout"], 1, MAX_WAIT_TIMEOUT, integer=True, unit="seconds")
+    return instance_id, wait_when_busy, timeout
 
 
 def failure_message(method, error, accepted):
@@ -288,23 +390,38 @@ def run(module, client):
     body = body_option(params["body"])
     accepted = status_code_option(params["status_code"])
     write = method != "GET"
+    instance_id, wait_when_busy, timeout = waiting_options(params, path, write)
+    wait_for_name = required_text("wait_for_name", params["wait_for_name"]) if params["wait_for_name"] is not None else None
     result = dict(NO_ANSWER, method=method, url=client.call_url(path, query))
     if write and module.check_mode:
         result.update(changed=True, body=body, msg="Check mode: %s %s not sent" % (method, result["url"]))
         return result
+    runner = ChangeRunner(client, instance_id, timeout or 0)
+    outcome = ChangeOutcome()
     failure = None
     try:
-        answer = client.call(method, path, query, body, write=write, accepted=accepted)
+        sent_at = runner.send(lambda: client.call(method, path, query, body, write=write, accepted=accepted), outcome, wait_when_busy)
     except DmsError as error:
-        failure = dict(result, msg=failure_message(method, error, accepted), **error_result(error))
+        failure = dict(result, busy_refusals=outcome.busy_refusals, msg=failure_message(method, error, accepted), **error_result(error))
     if failure:
         # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
         module.fail_json(**failure)
-    result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id)
+    answer = outcome.answer
+    result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
+                  busy_refusals=outcome.busy_refusals)
+    if outcome.idle_wait is not None:
+        module.fail_json(msg="The %s was not sent again: %s" % (method, outcome.message), **dict(result, waited=outcome.idle_wait.as_result(),
+                                                                                                   **error_result(answer.error)))
     if answer.error is not None:
         module.fail_json(msg=failure_message(method, answer.error, accepted), **dict(result, **error_result(answer.error)))
     # A refusal the user accepts (status_code: [200, 400]) changed nothing.
     result["changed"] = write and 200 <= answer.status < 300
+    if params["wait"] and result["changed"]:
+        runner.wait_for_task(outcome, sent_at, wait_for_name)
+        if outcome.task_wait is not None:
+            result["waited"] = outcome.task_wait.as_result()
+        if outcome.message:
+            module.fail_json(msg="The %s was accepted; %s" % (method, outcome.message), **result)
     return result
 
 

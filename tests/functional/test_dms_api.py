@@ -10,6 +10,7 @@ scenario's ``write_tasks`` sets; its request log shows what was sent, and how of
 from __future__ import annotations
 
 import json
+import threading
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
@@ -98,6 +99,64 @@ def test_recipe_restart_has_no_job_id_so_the_task_is_waited_for_by_name(emulator
     assert restart["job_id"] is None and restart["json"] == {"results": [{"result": "success", "instance": INSTANCE_ID}]}
     assert (waited["status"], waited["task"]["name"]) == ("SUCCESS", "restartInstance")
     assert_clean(run)
+
+
+def test_a_change_waits_for_its_own_task(emulator, playbook):
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [1, "EXECUTING"], [3, "SUCCESS"]]))
+    run = playbook.run([
+        api("Change and wait", method="PUT", path=CONFIGS_PATH, body=RETENTION, wait=True, wait_timeout=60),
+        api("Restart and wait by name", method="POST", path=RESTART_PATH, body={"action": "restart", "instances": [INSTANCE_ID]},
+            instance_id=INSTANCE_ID, wait=True, wait_for_name="restartInstance"),
+        api("Restart and wait, with nothing to wait on", method="POST", path=RESTART_PATH,
+            body={"action": "restart", "instances": [INSTANCE_ID]}, instance_id=INSTANCE_ID, wait=True),
+    ])
+    change, restart, unnamed = run.results
+    assert change["changed"] is True and not change.get("failed"), change["msg"] if change.get("failed") else change
+    waited = change["waited"]
+    assert (waited["status"], waited["task"]["id"], waited["timed_out"]) == ("SUCCESS", change["job_id"], False)
+    assert [entry["status"] for entry in waited["history"]][-1] == "SUCCESS" and waited["polls"] >= 2
+    assert waited["msg"].startswith("Ended after ") and change["busy_refusals"] == 0
+    assert not restart.get("failed"), restart.get("msg")
+    assert restart["job_id"] is None and (restart["waited"]["status"], restart["waited"]["task"]["name"]) == ("SUCCESS", "restartInstance")
+    assert unnamed["failed"] is True and unnamed["changed"] is True and unnamed["waited"] is None
+    assert unnamed["msg"].startswith("The POST was accepted; wait: the answer (HTTP 200) has no job_id to wait for; its body: ")
+    assert "'result': 'success'" in unnamed["msg"] and "wait_for_name" in unnamed["msg"]
+    assert_clean(run)
+
+
+def test_a_change_whose_task_fails_fails_and_says_so(emulator, playbook):
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [1, "EXECUTING"], [2, "FAILED"]]))
+    run = playbook.run([api("Change and wait", method="PUT", path=CONFIGS_PATH, body=RETENTION, wait=True)])
+    result = run.result
+    assert result["failed"] is True and result["changed"] is True and result["waited"]["status"] == "FAILED"
+    assert result["msg"].startswith("The PUT was accepted; Task kafkaConfigModify (ID %s) ended FAILED" % result["job_id"]), result["msg"]
+
+
+def test_two_jobs_changing_one_instance_together_both_succeed_one_after_the_other(emulator, tmp_path):
+    """when_busy: wait is the gate without its race: the job refused as busy waits for idle, then sends again."""
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [4, "SUCCESS"]]))
+    runs = {}
+
+    def job(label):
+        workdir = tmp_path / label
+        workdir.mkdir()
+        runs[label] = Playbook(workdir, emulator).run([
+            api("Change, job %s" % label, method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait", wait=True, wait_timeout=120)],
+            ignore_errors=False)
+    jobs = [threading.Thread(target=job, args=(label,)) for label in ("a", "b")]
+    for thread in jobs:
+        thread.start()
+    for thread in jobs:
+        thread.join()
+    results = [runs[label].result for label in ("a", "b")]
+    assert all(runs[label].returncode == 0 for label in ("a", "b")), [runs[label].output for label in ("a", "b")]
+    assert all(result["changed"] and result["waited"]["status"] == "SUCCESS" for result in results)
+    statuses = [entry["status"] for entry in logged(emulator, kind="modify_configs")]
+    assert statuses.count(200) == 2 and statuses.count(400) == sum(result["busy_refusals"] for result in results) >= 1
+    first, second = sorted((result["waited"]["task"] for result in results), key=lambda task: task["created_at"])
+    assert first["id"] != second["id"] and second["created_at"] >= first["updated_at"], "the changes ran one after the other"
+    for label in ("a", "b"):
+        assert_clean(runs[label])
 
 
 def test_recipe_reading_any_resource_with_get(emulator, playbook):
@@ -207,6 +266,10 @@ def test_bad_input_is_refused_before_any_request(emulator, playbook):
         api("A URL", path="https://dms.example.com/v2/{project_id}/instances"),
         api("A string body", method="PUT", path=CONFIGS_PATH, body="kafka_configs"),
         api("A lower-case method", method="put", path=CONFIGS_PATH),
+        api("Wait on a read", path=CONFIGS_PATH, wait=True),
+        api("A name to wait for, but no wait", method="PUT", path=CONFIGS_PATH, body=RETENTION, wait_for_name="kafkaConfigModify"),
+        api("Wait on a path that names no instance", method="POST", path=RESTART_PATH, body={"action": "restart"}, when_busy="wait"),
+        api("A wait_timeout out of range", method="PUT", path=CONFIGS_PATH, body=RETENTION, wait=True, wait_timeout=0),
     ])
     messages = [result["msg"] for result in run.results]
     assert all(result["failed"] is True for result in run.results)
@@ -214,6 +277,10 @@ def test_bad_input_is_refused_before_any_request(emulator, playbook):
     assert messages[1].startswith("path must be below the endpoint, not a URL")
     assert messages[2].startswith("body must be a dict or a list")
     assert "method" in messages[3] and "GET, POST, PUT, DELETE" in messages[3]
+    assert messages[4] == "wait: true applies to writes (method POST, PUT or DELETE), not to a GET"
+    assert messages[5] == "wait_for_name is used only with wait: true"
+    assert messages[6].startswith("when_busy: wait needs instance_id: the path names no instance")
+    assert messages[7] == "wait_timeout must be a whole number of seconds from 1 to 604800, got 0"
     assert emulator.requests() == []
     assert_clean(run)
 
