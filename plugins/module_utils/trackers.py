@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import RECENT_TASKS, past_durations
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES, is_active
 
 # Tasks created "since the wait began" are looked for from this long before it: the cloud's clock may differ from
 # the controller's by up to the signature's own tolerance (requests dated further off are refused).
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=15)
+# One page of a listing: what the API sends at most per request.
+PAGE_SIZE = 100
 
 
 class Tracker:
@@ -38,6 +41,7 @@ class Tracker:
         self.tasks = {}
         # Tasks DMS said were gone once: gone only if the next poll says so too (one answer is not proof).
         self._reported_gone = set()
+        self.durations = {}  # task name -> recent SUCCESS durations, from the listings this tracker read
 
     def describe(self):
         raise NotImplementedError
@@ -76,6 +80,12 @@ class Tracker:
     def _update(self, task):
         self._reported_gone.discard(task["id"])
         self.tasks[task["id"]] = task
+
+    def _learn(self, tasks):
+        """Keep the durations of the SUCCESS tasks among ``tasks`` (newest first), for the end estimates."""
+        for name, durations in past_durations(tasks).items():
+            known = self.durations.setdefault(name, [])
+            known.extend(durations[:RECENT_TASKS - len(known)])
 
 
 class IdTracker(Tracker):
@@ -122,10 +132,17 @@ class NameTracker(Tracker):
         else:
             candidates = self._client.list_tasks(self._instance_id, deadline=deadline)
         searched_at = self._wall() - CLOCK_SKEW_ALLOWANCE
+        read, match = [], None
         for task in candidates:
-            if task["name"] == self._name:
-                self._update(task)
-                return
+            read.append(task)
+            if match is None and task["name"] == self._name:
+                match = task
+            if match is not None and len(read) % PAGE_SIZE == 0:
+                break  # the rest of the page came with it and tells how long older tasks of the name took; no more pages
+        self._learn(read)
+        if match is not None:
+            self._update(match)
+            return
         if since is None:
             candidates.require_complete()  # a truncated history proves no absence: search it again next time
             self._searched_since = searched_at
@@ -147,10 +164,12 @@ class IdleTracker(Tracker):
         if first_poll:
             read_at = self._wall() - CLOCK_SKEW_ALLOWANCE
             listing = self._client.list_tasks(self._instance_id, deadline=deadline, read_all=True)
-            active = [task for task in listing if is_active(task)]
+            history = list(listing)
             listing.require_complete()  # "idle" is a claim about every task: it needs the whole history
-            for task in active:
-                self._update(task)
+            for task in history:
+                if is_active(task):
+                    self._update(task)
+            self._learn(history)
             self._history_read_at = read_at
         # Also on the first poll: a task created while the history was paged through sits on a page already read, and
         # the listing leaves it out, so no poll may say "idle" before it has read the tasks created since the wait began.

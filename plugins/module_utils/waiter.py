@@ -15,12 +15,17 @@ from datetime import datetime, timezone
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     DmsError, EndpointNotFoundError, IncompleteListingError, MalformedAnswerError, RetriesExhausted, TransportError, failure_details,
 )
+from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import history_window, last_end, progress_window
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
 from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import IdleTracker, IdTracker, NameTracker
 
 FIRST_PAUSE = 2.0
 PAUSE_GROWTH = 2.0
 PAUSE_JITTER = 0.1
+# Where the end is expected, a wait may spend this many requests more than polling every ``sleep`` seconds would,
+# and polls no closer than MIN_PAUSE.
+EXTRA_POLLS_IN_WINDOW = 2
+MIN_PAUSE = 1.0
 # A task ID that never shows up is most likely a typo; fail after this long instead of at the timeout.
 NOT_FOUND_GRACE = 30.0
 # Without status changes, say something this often so that a long wait is never a silent screen.
@@ -38,20 +43,38 @@ def utc_now():
 
 
 class PollSchedule:
-    """Pauses between polls: about FIRST_PAUSE, doubling up to ``max_pause``, then exactly ``max_pause``.
+    """Pauses between polls: about FIRST_PAUSE, doubling up to ``max_pause``, then exactly ``max_pause``; and, once
+    the end is expected in a window (estimates.py), polls placed around it.
 
     Short pauses first catch quick tasks soon after they end. At the cap a wait reads once every ``max_pause``
     seconds, as an ``until:`` loop with that delay would, so a long wait costs no more requests than the loop.
     Jitter on the short pauses only: it spreads playbooks started together, and the spread lasts at the cap,
     where jitter could only shorten pauses (``max_pause`` is the longest pause) and so add requests.
+
+    With a window: pauses of ``max_pause`` (never longer) until the last one lands on its start, then within it as
+    dense as EXTRA_POLLS_IN_WINDOW polls more than the cap would make allow (never under MIN_PAUSE), and past its end
+    pauses that double from there back to the cap.
     """
 
     def __init__(self, max_pause, rng=random.random):
         self._max_pause = max_pause
         self._rng = rng
         self._next = FIRST_PAUSE
+        self._overdue = 0
 
-    def next_pause(self):
+    def next_pause(self, now=0.0, window=None):
+        if window is None:
+            return self._ramp()
+        if now < window.earliest:
+            return min(self._max_pause, window.earliest - now)
+        width = window.latest - window.earliest
+        dense = min(self._max_pause, max(MIN_PAUSE, width / (width / self._max_pause + EXTRA_POLLS_IN_WINDOW)))
+        if now < window.latest:
+            return min(dense, max(MIN_PAUSE, window.latest - now))
+        self._overdue += 1
+        return min(self._max_pause, dense * PAUSE_GROWTH ** (self._overdue - 1))
+
+    def _ramp(self):
         nominal = self._next
         self._next = min(self._max_pause, nominal * PAUSE_GROWTH)
         if nominal >= self._max_pause:
@@ -143,6 +166,7 @@ class TaskWaiter:
         self._sleep = sleep
         self._rng = rng
         self._reported = {}  # task ID -> the status last reported to the listener and the history
+        self._progress_windows = {}  # task ID -> the EndWindow its last progress answer points at
         self._progress_wanted = True
         self._progress_calls_left = 0
         # Whether the last poll read everything it meant to: after a failed one, nothing new is known to stop on.
@@ -201,7 +225,7 @@ class TaskWaiter:
                 self._outcome.failed = True
                 self._outcome.message = self._timeout_message()
                 return
-            self._sleep(min(schedule.next_pause(), remaining))
+            self._sleep(min(schedule.next_pause(self._clock(), self._end_window()), remaining))
 
     def _end_on_error(self, error):
         self._outcome.failed = True
@@ -308,6 +332,15 @@ class TaskWaiter:
             message += "; the last error, at %.1f s: %s" % self._last_error
         return message
 
+    def _end_window(self):
+        """When the last unfinished task is expected to end (see estimates.py); None when that is not known for each."""
+        if self._tracker.missing() or not self._tracker.sighted():
+            return None
+        now, wall_now = self._clock(), self._wall()
+        windows = [self._progress_windows.get(task["id"]) or history_window(task, self._tracker.durations.get(task["name"], []), now, wall_now)
+                   for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
+        return last_end(windows)
+
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
         may_ask = self._progress_wanted and self._progress_calls_left > 0
@@ -315,10 +348,12 @@ class TaskWaiter:
             return None
         self._progress_calls_left -= 1
         try:
-            return self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
+            progress = self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
             return None
+        self._progress_windows[task["id"]] = progress_window(progress, self._clock())
+        return progress
 
 
 def _no_answer(error):

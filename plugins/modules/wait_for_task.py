@@ -19,7 +19,12 @@ description:
   - Say what to wait for with exactly one of O(task_id) (known tasks, for example the C(job_id) that a change
     returned), O(name) (the newest task of that name), or O(idle=true) (until no task is C(CREATED) or
     C(EXECUTING), a gate before the next change).
-  - Polls about a second apart at first, then backs off to O(sleep). Requests per poll do not grow with the
+  - Polls about 2 seconds apart at first, then backs off to O(sleep) (see O(sleep)). Where the end can be
+    foreseen, polls are placed around it instead, from the C(remain_time) of the progress call (Kafka, RocketMQ;
+    read as seconds, which the cloud does not document) or, for O(name) and O(idle), from how long the instance's
+    earlier SUCCESS tasks of the same name took (at least 3 of them). Such an estimate only moves polls; the wait
+    still polls at least every O(sleep) seconds, and spends at most 2 requests more where it expects the end.
+  - Requests per poll do not grow with the
     instance's history. O(task_id) costs one show-one call per task that has not ended. O(name) lists the
     tasks created since O(created_after) until the task is seen (without O(created_after), the whole history
     once, then the tasks created since the wait began), then one show-one call. O(idle) reads the whole

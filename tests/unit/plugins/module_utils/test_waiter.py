@@ -88,9 +88,10 @@ class FakeTask:
 
     def as_dict(self, clock, status):
         created = clock.wall_at(self.created)
+        changed = max([when for when, _value in self.timeline if when <= clock.t + EPS] + [self.created])
         return {
             "id": self.id, "name": self.name, "status": status, "user_name": "tester", "user_id": "u-1",
-            "created_at": api_time(created), "updated_at": api_time(created), "params": {}, "params_raw": "",
+            "created_at": api_time(created), "updated_at": api_time(clock.wall_at(changed)), "params": {}, "params_raw": "",
         }
 
 
