@@ -410,8 +410,8 @@ def run(module, client):
     result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
                   busy_refusals=outcome.busy_refusals)
     if outcome.idle_wait is not None:
-        module.fail_json(msg="The %s was not sent again: %s" % (method, outcome.message), **dict(result, waited=outcome.idle_wait.as_result(),
-                                                                                                   **error_result(answer.error)))
+        failure = dict(result, waited=outcome.idle_wait.as_result(), **error_result(answer.error))
+        module.fail_json(msg="The %s was not sent again: %s" % (method, outcome.message), **failure)
     if answer.error is not None:
         module.fail_json(msg=failure_message(method, answer.error, accepted), **dict(result, **error_result(answer.error)))
     # A refusal the user accepts (status_code: [200, 400]) changed nothing.

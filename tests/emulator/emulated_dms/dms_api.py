@@ -31,6 +31,8 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
     header_project = request.headers.get("X-Project-Id")
     if params["project_id"] != scenario.project_id or header_project not in (None, scenario.project_id):
         return error_reply(*WRONG_PROJECT, request_id=request_id)
+    if kind == "instances":
+        return answer_instances(scenario, first_values(request.query).get("engine"))
     if scenario.check_instance_ids and not UUID_RE.match(params["instance_id"]):
         return error_reply(*BAD_INSTANCE_ID)
     instance = scenario.instances.get(params["instance_id"])
@@ -38,6 +40,8 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
         return error_reply(*NO_SUCH_INSTANCE)
     if kind == "progress" and instance.engine not in ENGINES_WITH_PROGRESS:
         return error_reply(*NO_SUCH_API, request_id=request_id)
+    if kind == "instance":
+        return json_reply(200, instance_summary(instance))
     now = instance.clock.now()
     if kind == "list":
         return answer_list(instance, request, now, ignore_start)
@@ -58,6 +62,18 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
     if scenario.task_without_progress is None:
         return json_reply(200, EMPTY_PROGRESS)
     return error_reply(*scenario.task_without_progress)
+
+
+def instance_summary(instance):
+    """A few of the fields the ShowInstance answer has (the SDK's model holds many more): enough to tell it exists."""
+    return {"instance_id": instance.id, "name": "emulated-%s" % instance.id[:8], "engine": instance.engine, "status": "RUNNING"}
+
+
+def answer_instances(scenario, engine):
+    """ListInstances: the instances that exist now, of one engine if ``engine`` is given."""
+    listed = [instance_summary(instance) for instance in scenario.instances.values()
+              if instance.exists() and engine in (None, "", instance.engine)]
+    return json_reply(200, {"instances": listed, "instance_num": len(listed)})
 
 
 def whole_number(text, lowest, highest=None):

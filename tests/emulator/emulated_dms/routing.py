@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-KINDS = ("list", "show", "delete", "progress", "modify_configs", "resize", "restart", "iam_projects", "iam_token")
+KINDS = ("list", "show", "delete", "progress", "modify_configs", "resize", "restart", "instance", "instances", "iam_projects", "iam_token")
 IAM_KINDS = ("iam_projects", "iam_token")
 # What a fault rule or a log filter may name: a kind, "iam" (both IAM calls) or "any" (unknown paths too).
 KIND_FILTERS = KINDS + ("iam", "any")
@@ -24,6 +24,8 @@ ROUTES = (
     ("PUT", re.compile(INSTANCE_ROUTE + "/configs$"), "modify_configs"),
     ("POST", re.compile(RESIZE_ROUTE), "resize"),
     ("POST", re.compile(r"^/v2/(?P<project_id>[^/]+)/instances/action$"), "restart"),
+    ("GET", re.compile(INSTANCE_ROUTE + "$"), "instance"),
+    ("GET", re.compile(r"^/v2/(?P<project_id>[^/]+)/instances$"), "instances"),
     ("GET", re.compile(r"^/v3/projects$"), "iam_projects"),
     ("POST", re.compile(r"^/v3/auth/tokens$"), "iam_token"),
 )

@@ -352,8 +352,19 @@ def test_unknown_instance_task_and_route(emulator):
     assert response.status_code == 404
     response = signed(emulator.url, "DELETE", tasks_path(task="0" * 32))
     assert response.status_code == 404
-    response = signed(emulator.url, "GET", "/v2/%s/instances" % PROJECT)
+    response = signed(emulator.url, "GET", "/v2/%s/instances/%s/topics" % (PROJECT, KAFKA))
     assert (response.status_code, error_of(response)) == (404, "APIG.0101")
+
+
+def test_an_instance_and_the_instances_of_an_engine_are_read(emulator):
+    response = signed(emulator.url, "GET", "/v2/%s/instances/%s" % (PROJECT, KAFKA))
+    assert response.status_code == 200
+    assert (response.json()["instance_id"], response.json()["engine"]) == (KAFKA, "kafka")
+    response = signed(emulator.url, "GET", "/v2/%s/instances/%s" % (PROJECT, MISSING))
+    assert (response.status_code, error_of(response)) == (404, "DMS.00404022")
+    listed = signed(emulator.url, "GET", "/v2/%s/instances" % PROJECT, [("engine", "rabbitmq")]).json()
+    assert [instance["instance_id"] for instance in listed["instances"]] == [RABBIT]
+    assert listed["instance_num"] == 1
 
 
 def test_progress_exists_for_kafka_and_rocketmq_only(emulator):
