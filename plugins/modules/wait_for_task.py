@@ -80,8 +80,8 @@ options:
     description:
       - With O(name), only consider tasks created at or after this time, so an older task of the same name is
         not mistaken for the one a change just started.
-      - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. C(now(\)) in Jinja gives local time; prefer
-        C("{{ now(utc=true\).isoformat(\) }}").
+      - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. Jinja's C(now) gives local time unless called
+        with C(utc=true); prefer V({{ now(utc=true\).isoformat(\) }}).
     type: str
   timeout:
     description:

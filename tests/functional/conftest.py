@@ -33,6 +33,11 @@ PLAYBOOK_TIMEOUT = 300
 RAW_YAML = re.compile(r'"<<yaml:([^"<>]*)>>"')
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "every_core: a test that also runs on each ansible-core between the oldest and newest"
+                                       " the collection supports, where not the whole suite runs (tests/run.sh, leg D)")
+
+
 def scenario(tasks=None, generate=None, engine="kafka", faults=None, **extra):
     """A scenario with the test credentials and one instance, INSTANCE_ID.
 

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
@@ -64,6 +65,7 @@ def run_job(private_data_dir, environment):
     return sorted(events, key=lambda event: event["counter"]), output, artifacts
 
 
+@pytest.mark.every_core
 def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
     emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "timeline": TIMELINE, "progress": True}]))
     environment = injected_environment({

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     INSTANCE_ID, PROJECT_ID, SECRET_KEY, Playbook, assert_no_traceback, logged, scenario,
@@ -194,6 +196,7 @@ def test_a_change_while_another_runs_is_refused_and_the_gate_avoids_it(emulator,
     assert_clean(run)
 
 
+@pytest.mark.every_core
 def test_check_mode_sends_no_write(emulator, playbook):
     emulator.load(writes_scenario())
     run = playbook.run([api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION)], check=True, ignore_errors=False)
@@ -259,6 +262,7 @@ def test_an_authentication_failure_is_sent_once(emulator, playbook):
     assert_clean(run)
 
 
+@pytest.mark.every_core
 def test_bad_input_is_refused_before_any_request(emulator, playbook):
     emulator.load(writes_scenario())
     run = playbook.run([
@@ -285,6 +289,7 @@ def test_bad_input_is_refused_before_any_request(emulator, playbook):
     assert_clean(run)
 
 
+@pytest.mark.every_core
 def test_the_secret_never_shows_at_vvvv(emulator, playbook):
     emulator.load(writes_scenario(timeline=LONG))
     run = playbook.run([

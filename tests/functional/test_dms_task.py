@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 from ansible_collections.hwcloud.dms.tests.functional.conftest import INSTANCE_ID, SECRET_KEY, Playbook, assert_no_traceback, scenario
 
@@ -50,6 +52,7 @@ def assert_ok(result, changed, deleted, kept=()):
     assert ids(result["kept"]) == list(kept)
 
 
+@pytest.mark.every_core
 def test_check_mode_and_diff_delete_nothing(emulator, playbook):
     emulator.load(scenario(tasks=TASKS))
     run = playbook.run([
@@ -67,6 +70,7 @@ def test_check_mode_and_diff_delete_nothing(emulator, playbook):
     assert "tasks of instance %s" % INSTANCE_ID in output
 
 
+@pytest.mark.every_core
 def test_delete_by_id_and_by_selection_idempotently_never_an_active_task(emulator, playbook):
     emulator.load(scenario(tasks=TASKS))
     by_id = delete(task_id=["t-by-id", "t-running", UNKNOWN_TASK])

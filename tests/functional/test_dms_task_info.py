@@ -187,6 +187,7 @@ def test_paging_while_tasks_are_inserted(emulator, playbook, inserted):
 # Filters and the returned shape
 
 
+@pytest.mark.every_core
 def test_filters_and_return_shape(emulator, playbook):
     """Each filter, limit, and the shape of a task; the connection options come from module_defaults group/hwcloud.dms.dms."""
     emulator.load(scenario(tasks=FIXED_TASKS))
@@ -339,6 +340,7 @@ def test_api_failures_name_the_instance_and_never_show_the_secret(emulator, play
         assert secret not in json.dumps(run.results)
 
 
+@pytest.mark.every_core
 def test_bad_input_fails_before_any_request(emulator, playbook):
     """Each bad input fails naming the option, without a request; at -vvvv the secret is never shown."""
     emulator.load(scenario(tasks=FIXED_TASKS))

@@ -20,6 +20,8 @@ from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     ACCESS_KEY, INSTANCE_ID, PLAYBOOK_TIMEOUT, PROJECT_ID, REGION, SECRET_KEY, Playbook, scenario,
 )
 
+pytestmark = pytest.mark.every_core
+
 DOCS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
 

@@ -217,6 +217,7 @@ def endings(tmp_path_factory, run_once):
 
 
 @pytest.mark.parametrize("title", ["vanishes", "failed", "cancelled", "deleted"])
+@pytest.mark.every_core
 def test_failing_status_fails_naming_task_id_status_and_elapsed(endings, title):
     run, results, requests = endings
     task, expected = next((task, status) for name, task, _options, status in ENDINGS if name == title)
@@ -356,6 +357,7 @@ def test_several_ids_cost_one_show_call_per_unfinished_task_per_poll(emulator, p
 GATE_FIRST = [[0, "EXECUTING"], [3, "SUCCESS"]]
 
 
+@pytest.mark.every_core
 def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, playbook):
     busy, idle = instance_id(1), instance_id(2)
     history = {"generate": [{"count": 20, "name": [NAME, "kafkaClientQuotaCreate"], "status": ["SUCCESS", "FAILED"], "created_offset": -120}]}
@@ -534,6 +536,7 @@ def input_run(tmp_path_factory, run_once):
 
 
 @pytest.mark.parametrize("case, words", [(case, words) for case, _options, words in INPUT_CASES], ids=[case for case, _o, _w in INPUT_CASES])
+@pytest.mark.every_core
 def test_bad_input_fails_naming_the_option_without_any_request(input_run, case, words):
     run, results, _requests = input_run
     result = results[[name for name, _options, _words in INPUT_CASES].index(case)]
@@ -565,6 +568,7 @@ def test_a_wait_ended_by_an_api_error_still_returns_its_wait_values(input_run):
     assert wrong["timed_out"] is False
 
 
+@pytest.mark.every_core
 def test_async_is_not_supported(input_run):
     run, results, requests = input_run
     result = results[INPUT_CASES_COUNT + 1]
@@ -577,6 +581,7 @@ def test_async_is_not_supported(input_run):
 # ---------------------------------------------------------------------------------------------------------
 # Check mode
 
+@pytest.mark.every_core
 def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
     other = instance_id(21)
     emulator.load(instances_scenario({
@@ -614,6 +619,7 @@ def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
 # ---------------------------------------------------------------------------------------------------------
 # Secrets at -vvvv, and credentials from the environment
 
+@pytest.mark.every_core
 def test_secret_key_never_printed_at_vvvv(endings):
     """The endings run is at -vvvv, with successful, failing and timed-out waits and the secret in module_defaults."""
     run, results, _requests = endings

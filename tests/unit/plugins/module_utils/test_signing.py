@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The signer against the dms-api.md test vector and, byte for byte, against the official SDK's signer.
+"""The signer against a fixed test vector (known inputs, known signature) and, byte for byte, against the official SDK's signer.
 
 huaweicloudsdkcore is a test-only dependency: it is the oracle, the collection never imports it.
 """

@@ -6,6 +6,7 @@ remembered, how outages are told and paced. A fake DMS on a fake wall clock; not
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -404,11 +405,11 @@ def test_connection_args_fall_back_to_the_same_environment_variables_as_the_modu
     ({"instances": []}, "instances must list at least one instance ID"),
     ({"instances": [".."]}, "instances must not be '..'"),
     ({"instances": [INSTANCE], "interval": 0}, "interval must be a number of seconds from 1 to 86400, got 0"),
-    ({"instances": [INSTANCE], "interval": "often"}, "argument 'interval' is of type str and we were unable to convert to float"),
+    ({"instances": [INSTANCE], "interval": "often"}, re.compile(r"argument 'interval' is of type (str|<class 'str'>) and we were unable to convert to float")),
     ({"instances": [INSTANCE], "request_timeout": 10 ** 400}, "request_timeout must be a number of seconds greater than 0"),
     ({"instances": [INSTANCE], "statuses": ["FAILED", "BROKEN"]}, "value of statuses must be one or more of"),
     ({"instances": [INSTANCE], "statuses": []}, "statuses must name at least one status"),
-    ({"instances": [INSTANCE], "include_existing": "maybe"}, "argument 'include_existing' is of type str"),
+    ({"instances": [INSTANCE], "include_existing": "maybe"}, re.compile(r"argument 'include_existing' is of type (str|<class 'str'>) and we were unable to convert to bool")),
     ({"instances": [INSTANCE], "intervall": 5, "feedback": True}, "unknown args feedback, intervall; the args are access_key, "),
     ({"instances": [INSTANCE], "endpoint": "ftp://x"}, "endpoint must be an http(s) URL"),
 ])
@@ -416,7 +417,8 @@ def test_bad_args_are_refused_naming_the_arg(args, message):
     with pytest.raises(ConfigurationError) as raised:
         source_config(dict(CONNECTION, **args) if args else {})
     assert str(raised.value).startswith(SOURCE_NAME + ": ")
-    assert message in str(raised.value)
+    # ansible-core before 2.16 writes a type as <class 'str'>.
+    assert message.search(str(raised.value)) if isinstance(message, re.Pattern) else message in str(raised.value)
 
 
 def test_no_credentials_names_the_args_and_their_environment_variables(monkeypatch):

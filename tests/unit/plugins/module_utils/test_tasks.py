@@ -17,7 +17,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import (
 
 UTC = timezone.utc
 
-# The example response of the seed page (shared/seed/listing-background-tasks.txt).
+# The example response of the API reference page "Listing Background Tasks".
 SEED_TASK = {
     "id": "ff80808272dcc90f0172df1e490f41b0",
     "name": "bindInstancePublicIp",
