@@ -20,7 +20,7 @@ READERS_FILES = {"requirements.yml", "collections/requirements.yml"}
 
 def markdown_files():
     found = [os.path.join(ROOT, "README.md")]
-    for folder, _, files in os.walk(os.path.join(ROOT, "docs")):
+    for folder, _subfolders, files in os.walk(os.path.join(ROOT, "docs")):
         found.extend(os.path.join(folder, name) for name in files if name.endswith(".md"))
     return sorted(found)
 

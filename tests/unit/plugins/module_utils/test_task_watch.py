@@ -409,7 +409,8 @@ def test_connection_args_fall_back_to_the_same_environment_variables_as_the_modu
     ({"instances": [INSTANCE], "request_timeout": 10 ** 400}, "request_timeout must be a number of seconds greater than 0"),
     ({"instances": [INSTANCE], "statuses": ["FAILED", "BROKEN"]}, "value of statuses must be one or more of"),
     ({"instances": [INSTANCE], "statuses": []}, "statuses must name at least one status"),
-    ({"instances": [INSTANCE], "include_existing": "maybe"}, re.compile(r"argument 'include_existing' is of type (str|<class 'str'>) and we were unable to convert to bool")),
+    ({"instances": [INSTANCE], "include_existing": "maybe"},
+     re.compile(r"argument 'include_existing' is of type (str|<class 'str'>) and we were unable to convert to bool")),
     ({"instances": [INSTANCE], "intervall": 5, "feedback": True}, "unknown args feedback, intervall; the args are access_key, "),
     ({"instances": [INSTANCE], "endpoint": "ftp://x"}, "endpoint must be an http(s) URL"),
 ])
