@@ -8,9 +8,10 @@
 # runs: ansible-test sanity, galaxy build + install of the tarball, and pytest (unit + functional, against
 # the INSTALLED artifact). Leg A runs the unit tests through `ansible-test units --venv` instead, and also
 # ansible-lint (production profile), antsibull-changelog lint, antsibull-docs lint, an execution environment
-# build context (ansible-builder create) and the collection's EE metadata (ansible-builder introspect),
-# galaxy-importer with flake8, the benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted)
-# and the README demo. Those extra tools live in their own venv (.venv/tools), as their pins clash.
+# build context from the release tarball (ansible-builder create) and the collection's EE metadata (ansible-builder
+# introspect), galaxy-importer with flake8, the HTML docsite (docs/docsite/build.sh, in .venv/docsite), the
+# benchmarks (tests/benchmarks/bench_*.py: figures only, nothing asserted) and the README demo. Those extra tools
+# live in their own venv (.venv/tools), as their pins clash.
 #   leg A: the default python3 with ansible-core 2.19.x (the newest that Python 3.11 runs)
 #   leg B: the newest Python 3.12+ found (pyenv or PATH) with ansible-core 2.21.x; skipped with a notice
 #          when the machine has no Python 3.12+.
@@ -407,6 +408,14 @@ step_release_checks() {
 }
 
 # ----------------------------------------------------------------------------------------------------
+# Step 8c: the HTML docsite, built as docs/docsite/build.sh documents it (its own venv, .venv/docsite); a Sphinx
+# warning about the collection's own pages fails it.
+
+step_docsite() {
+    bash "$REPO_ROOT/docs/docsite/build.sh" "$WORK/docsite"
+}
+
+# ----------------------------------------------------------------------------------------------------
 # Step 9: benchmarks (leg A, last). They print figures and assert nothing; only a crash fails the step.
 # Like the unit tests they import the copy as ansible_collections.hwcloud.dms.
 
@@ -452,6 +461,7 @@ run_leg() {
             run_step "$leg" "antsibull-changelog lint" step_changelog
             run_step "$leg" "tools venv" step_tools_venv "$py"
             run_step "$leg" "docs, EE and galaxy-importer" step_release_checks
+            run_step "$leg" "docsite (antsibull-docs, Sphinx)" step_docsite
             run_step "$leg" "benchmarks (figures only)" step_benchmarks
             run_step "$leg" "README demo (docs/demo/run.sh)" step_demo
             ;;
