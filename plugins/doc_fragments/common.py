@@ -72,11 +72,13 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of the endpoints. Only turn this off against a test server.
+      - 'If not set, the first of these environment variables that is set is used: E(HW_VALIDATE_CERTS).'
     type: bool
     default: true
   ca_path:
     description:
       - File of CA certificates (PEM) to verify the endpoints with, instead of the system's.
+      - 'If not set, the first of these environment variables that is set is used: E(HW_CA_PATH).'
     type: path
   request_timeout:
     description:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import env_fallback
 from ansible.module_utils.common.validation import check_type_float, check_type_int
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
@@ -147,10 +148,12 @@ COMMON_OPTIONS = {
     },
     "validate_certs": {
         "type": "bool", "default": True,
+        "env": ["HW_VALIDATE_CERTS"],
         "description": "Verify the TLS certificate of the endpoints. Only turn this off against a test server.",
     },
     "ca_path": {
         "type": "path",
+        "env": ["HW_CA_PATH"],
         "description": "File of CA certificates (PEM) to verify the endpoints with, instead of the system's.",
     },
     "request_timeout": {
@@ -236,10 +239,18 @@ def argument_spec(**plugin_options):
     for name, entry in COMMON_OPTIONS.items():
         option = dict((key, value) for key, value in entry.items() if key not in ("env", "description", "range"))
         if "env" in entry:
-            option["fallback"] = (env_fallback, entry["env"])
+            option["fallback"] = (non_empty_env_fallback if entry["type"] == "bool" else env_fallback, entry["env"])
         spec[name] = option
     spec.update(plugin_options)
     return spec
+
+
+def non_empty_env_fallback(*names):
+    """env_fallback for a bool option, where an empty value counts as not set: an empty string is no boolean."""
+    for name in names:
+        if os.environ.get(name, "").strip():
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
 
 
 def doc_fragment():

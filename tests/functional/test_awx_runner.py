@@ -1,19 +1,22 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A job as AWX runs it: ansible-runner's streaming protocol (transmit | worker | process), with the environment
-exactly as the documented credential type injects it, against the emulator."""
+exactly as the documented credential type injects it, against the emulator (also over TLS)."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
+import tempfile
+from types import SimpleNamespace
 
 import pytest
 import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     ACCESS_KEY, COLLECTIONS_ROOT, INSTANCE_ID, PLAYBOOK_TIMEOUT, PROJECT_ID, REGION, SECRET_KEY, scenario,
 )
@@ -27,21 +30,47 @@ PLAYBOOK = [{
 }]
 
 
-def injected_environment(values):
-    """The injector configuration rendered the way AWX renders it: each "{{ field }}" replaced by the input's value."""
-    with open(os.path.join(DOCS, "credential-type-injectors.yml"), encoding="utf-8") as handle:
-        injectors = yaml.safe_load(handle)
-    with open(os.path.join(DOCS, "credential-type-inputs.yml"), encoding="utf-8") as handle:
-        fields = [field["id"] for field in yaml.safe_load(handle)["fields"]]
-    assert set(values) <= set(fields)
-    return dict((name, re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda match: values.get(match.group(1), ""), template))
-                for name, template in injectors["env"].items())
+def load_doc(name):
+    with open(os.path.join(DOCS, name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
 
 
-def run_job(private_data_dir, environment):
+class Job:
+    """The folders of one job: AWX's private data dir, and the one the worker unpacks it into (AWX's /runner)."""
+
+    def __init__(self, tmp_path):
+        self.private_data_dir = str(tmp_path / "job")
+        self.worker_dir = str(tmp_path / "worker")
+        os.makedirs(os.path.join(self.private_data_dir, "env"))
+
+
+def injected_environment(inputs, job):
+    """The environment AWX injects for a credential of the documented type holding ``inputs``, rendered as AWX's
+    CredentialType.inject_credential renders it: in a sandboxed Jinja environment where an input holding an empty
+    string is undefined and a boolean the credential does not hold is False; each file template is written to the
+    private data dir's env/ folder, and tower.filename.<name> is its path as the job sees it."""
+    fields = load_doc("credential-type-inputs.yml")["fields"]
+    injectors = load_doc("credential-type-injectors.yml")
+    assert set(inputs) <= set(field["id"] for field in fields)
+    namespace = dict((name, value) for name, value in inputs.items() if isinstance(value, bool) or value)
+    for field in fields:
+        if field["type"] == "boolean" and field["id"] not in inputs:
+            namespace[field["id"]] = False
+    sandbox = ImmutableSandboxedEnvironment()
+    files = {}
+    for label, template in injectors.get("file", {}).items():
+        handle, path = tempfile.mkstemp(dir=os.path.join(job.private_data_dir, "env"))
+        with os.fdopen(handle, "w", encoding="utf-8") as written:
+            written.write(sandbox.from_string(template).render(**namespace))
+        files[label.split(".", 1)[1]] = os.path.join(job.worker_dir, "env", os.path.basename(path))
+    namespace["tower"] = SimpleNamespace(filename=SimpleNamespace(**files))
+    return dict((name, sandbox.from_string(template).render(**namespace)) for name, template in injectors["env"].items())
+
+
+def run_job(job, environment):
     """transmit | worker | process, as AWX's receptor mesh runs a job; returns the job events, in order."""
+    private_data_dir = job.private_data_dir
     os.makedirs(os.path.join(private_data_dir, "project"))
-    os.makedirs(os.path.join(private_data_dir, "env"))
     with open(os.path.join(private_data_dir, "project", "playbook.yml"), "w", encoding="utf-8") as handle:
         json.dump(PLAYBOOK, handle)
     with open(os.path.join(private_data_dir, "inventory"), "w", encoding="utf-8") as handle:
@@ -50,8 +79,11 @@ def run_job(private_data_dir, environment):
         json.dump(dict(environment, ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT),
                        ANSIBLE_NOCOLOR="1"), handle)
     runner = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
-    clean = dict((key, value) for key, value in os.environ.items() if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_")))
-    command = "'{0}' transmit '{1}' -p playbook.yml | '{0}' worker | '{0}' process '{1}'".format(runner, private_data_dir)
+    # Nothing of this process's own connection or trust store reaches the job: only what the credential injects.
+    clean = dict((key, value) for key, value in os.environ.items()
+                 if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_")) and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"))
+    command = "'{0}' transmit '{1}' -p playbook.yml | '{0}' worker --private-data-dir '{2}' | '{0}' process '{1}'".format(
+        runner, private_data_dir, job.worker_dir)
     completed = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=PLAYBOOK_TIMEOUT, check=False)
     output = completed.stdout.decode("utf-8", errors="replace")
@@ -68,11 +100,14 @@ def run_job(private_data_dir, environment):
 @pytest.mark.every_core
 def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
     emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "timeline": TIMELINE, "progress": True}]))
+    job = Job(tmp_path)
     environment = injected_environment({
         "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": emulator.url,
-    })
-    assert environment["HUAWEICLOUD_SDK_SECURITY_TOKEN"] == "" and environment["HW_AUTH_TOKEN"] == ""  # optional fields left empty
-    events, output, artifacts = run_job(str(tmp_path / "job"), environment)
+        "validate_certs": True,
+    }, job)
+    # The optional fields left empty
+    assert [environment[name] for name in ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN", "HUAWEICLOUD_SDK_IAM_ENDPOINT", "HW_CA_PATH")] == [""] * 4
+    events, output, artifacts = run_job(job, environment)
 
     wait_result = next(event for event in events if event["event"] == "runner_on_ok")
     assert wait_result["event_data"]["res"]["status"] == "SUCCESS"
@@ -90,3 +125,38 @@ def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
         stdout = handle.read()
     for text in (output, stdout, json.dumps(events)):
         assert secret_core not in text
+
+
+@pytest.fixture(name="tls_emulator", scope="module")
+def tls_emulator_fixture(tmp_path_factory):
+    with Emulator(scenario(), tmp_path_factory.mktemp("tls-emulator"), https=True) as running:
+        yield running
+
+
+@pytest.mark.parametrize("ca_bundle, validate_certs, trust_store", [
+    (True, True, None),
+    # An empty CA field injects no CA file path: the trust store of the execution environment verifies the endpoint.
+    (False, True, "emulator CA"),
+    (False, False, None),
+], ids=["ca_bundle", "empty-ca_bundle-trust-store", "validate_certs-false"])
+def test_tls_as_the_credential_type_sets_it(tls_emulator, tmp_path, ca_bundle, validate_certs, trust_store):
+    tls_emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "status": "SUCCESS"}]))
+    with open(tls_emulator.ca_path, encoding="ascii") as handle:
+        emulator_ca = handle.read()
+    job = Job(tmp_path)
+    environment = injected_environment({
+        "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": tls_emulator.url,
+        "validate_certs": validate_certs, "ca_bundle": emulator_ca if ca_bundle else "",
+    }, job)
+    assert environment["HW_VALIDATE_CERTS"] == str(validate_certs)
+    if ca_bundle:
+        assert os.path.dirname(environment["HW_CA_PATH"]) == os.path.join(job.worker_dir, "env")
+    else:
+        assert environment["HW_CA_PATH"] == ""
+    if trust_store:
+        environment["REQUESTS_CA_BUNDLE"] = tls_emulator.ca_path  # what requests trusts in the execution environment
+    events, output = run_job(job, environment)[:2]
+    results = [event for event in events if event["event"] in ("runner_on_ok", "runner_on_failed")]
+    assert [event["event"] for event in results] == ["runner_on_ok"], output
+    assert results[0]["event_data"]["res"]["status"] == "SUCCESS"
+    assert tls_emulator.count("show") >= 1

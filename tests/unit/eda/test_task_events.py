@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import logging
 import os
 import time
@@ -25,15 +26,21 @@ from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 
 COLLECTION = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 SOURCE_PATH = os.path.join(COLLECTION, "extensions", "eda", "plugins", "event_source", "task_events.py")
+SCHEMA_PATH = os.path.join(COLLECTION, "extensions", "eda", "plugins", "event_source", "schemas", "task_events.json")
+SCHEMA_RENDERER = os.path.join(COLLECTION, "tests", "tooling", "render_event_source_schema.py")
+
+
+def load_by_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_source():
     """The source's globals. Not runpy.run_path, which ansible-rulebook uses: under ansible-test, the collection
     loader's path hook claims every path, and run_path would then look for a __main__ module in it."""
-    spec = importlib.util.spec_from_file_location("hwcloud_dms_task_events_source", SOURCE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return vars(module)
+    return vars(load_by_path("hwcloud_dms_task_events_source", SOURCE_PATH))
 
 
 SOURCE = load_source()
@@ -278,6 +285,70 @@ def test_bad_args_stop_the_source_before_any_request(connection):
     assert isinstance(run.error, ConfigurationError)
     assert str(run.error) == "%s: interval must be a number of seconds from 1 to 86400, got 0.0" % SOURCE_NAME
     assert connection.count() == 0
+
+
+# Each bad arg, and the arg its message must name. Good otherwise: the instance, and the connection of the environment.
+BAD_ARGS = [
+    ({"instances": [INSTANCE], "intervall": 3}, "unknown arg intervall"),
+    ({"instances": [INSTANCE], "interval": "soon"}, "interval"),
+    ({"instances": [INSTANCE], "interval": 86401}, "interval"),
+    ({"instances": [INSTANCE], "statuses": ["BOGUS"]}, "statuses"),
+    ({"instances": [INSTANCE], "statuses": []}, "statuses"),
+    ({}, "instances"),
+    ({"instances": []}, "instances"),
+    ({"instances": [INSTANCE], "include_existing": "perhaps"}, "include_existing"),
+    ({"instances": [INSTANCE], "validate_certs": "maybe"}, "validate_certs"),
+    ({"instances": [INSTANCE], "max_retries": 11}, "max_retries"),
+    ({"instances": [INSTANCE], "request_timeout": 0}, "request_timeout"),
+]
+GOOD_ARGS = {"instances": [INSTANCE], "interval": 2.5, "statuses": ["FAILED"], "include_existing": True, "validate_certs": True,
+             "ak": ACCESS_KEY, "sk": SECRET_KEY, "max_retries": 0, "request_timeout": 5}
+
+
+@pytest.mark.parametrize("args, named", BAD_ARGS, ids=[case[1] for case in BAD_ARGS])
+def test_a_bad_arg_is_refused_naming_it(connection, args, named):
+    connection.load(scenario())
+    run = run_source(args)
+    assert isinstance(run.error, ConfigurationError), run.error
+    message = str(run.error)
+    assert message.startswith(SOURCE_NAME + ": ") and named in message, message
+    assert connection.count() == 0
+
+
+@pytest.mark.parametrize("args, named", BAD_ARGS, ids=[case[1] for case in BAD_ARGS])
+def test_the_schema_refuses_what_the_source_refuses(args, named):
+    jsonschema = pytest.importorskip("jsonschema")  # comes with ansible-rulebook
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.check_schema(schema)
+    assert list(validator.iter_errors(args)), "the schema accepts %r, which the source refuses naming %s" % (args, named)
+    assert not list(validator.iter_errors(GOOD_ARGS))
+
+
+def test_the_schema_accepts_what_the_source_accepts(connection):
+    connection.load(scenario(tasks=[{"id": "t-change", "name": "restart", "appear_after": 0.5, "timeline": [[0.5, "EXECUTING"], [1.5, "FAILED"]]}]))
+    run = run_source(GOOD_ARGS, until=lambda events: len(events) >= 1)
+    assert run.error is None and run.changes() == [("t-change", None, "FAILED")]
+
+
+def test_the_schema_file_is_generated_from_the_documentation_and_the_tables():
+    renderer = load_by_path("hwcloud_dms_render_event_source_schema", SCHEMA_RENDERER)
+    assert renderer.source_documentation() == SOURCE["DOCUMENTATION"]
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        assert handle.read() == renderer.render(renderer.argument_schema(SOURCE["DOCUMENTATION"])), \
+            "run: python3 tests/tooling/render_event_source_schema.py"
+
+
+def test_meta_extensions_shows_galaxy_the_event_source():
+    with open(os.path.join(COLLECTION, "meta", "extensions.yml"), encoding="utf-8") as handle:
+        extensions = yaml.safe_load(handle)
+    # As galaxy-importer reads it (file_parser.ExtensionsFileParser); it lists only these kinds of folder.
+    ext_dirs = [extension["args"]["ext_dir"] for extension in extensions["extensions"]]
+    assert ext_dirs == ["eda/plugins/event_source"]
+    assert set(ext_dirs) <= {"eda/plugins/event_source", "eda/plugins/event_filter"}
+    sources = os.listdir(os.path.join(COLLECTION, "extensions", ext_dirs[0]))
+    assert "task_events.py" in sources
 
 
 def test_cancelled_while_waiting_for_the_next_poll(connection):

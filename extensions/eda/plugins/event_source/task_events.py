@@ -8,7 +8,10 @@ plugins/module_utils/task_watch.py, which uses the collection's own client, sign
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import logging
 import os
 import sys
 
@@ -36,6 +39,12 @@ description:
     "msg", "observed_at"}}), whatever O(statuses) says; C(unfinished) holds its tasks last seen C(CREATED) or
     C(EXECUTING), whose ends will not be told. The other instances go on; once none is left the source ends.'
   - Secrets never appear in events or in the log.
+  - A bad arg stops the source before any request, with a message that names it. The args are also described by the
+    JSON Schema C(extensions/eda/plugins/event_source/schemas/task_events.json), generated from this documentation
+    and the option tables.
+  - 'Run as a script, the file prints the events, one JSON document a line, with the connection from the environment
+    variables above: C(python task_events.py [--interval SECONDS] [--statuses STATUS ...] [--include-existing]
+    INSTANCE_ID ...). It must be the copy inside an installed collection (C(ansible_collections/hwcloud/dms/)).'
 version_added: 0.1.0
 author:
   - hwcloud.dms contributors (@hwcloud)
@@ -133,11 +142,13 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of the endpoints. Only turn this off against a test server.
+      - 'If not set, the first of these environment variables that is set is used: E(HW_VALIDATE_CERTS).'
     type: bool
     default: true
   ca_path:
     description:
       - File of CA certificates (PEM) to verify the endpoints with, instead of the system's.
+      - 'If not set, the first of these environment variables that is set is used: E(HW_CA_PATH).'
     type: path
   request_timeout:
     description:
@@ -190,7 +201,8 @@ _ROOT = _collections_root()
 if _ROOT and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import TaskWatch, source_config  # noqa: E402
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError  # noqa: E402
+from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import SOURCE_NAME, TaskWatch, source_config  # noqa: E402
 
 
 async def main(queue, args):
@@ -212,3 +224,40 @@ async def main(queue, args):
                 await asyncio.sleep(max(0.0, watch.next_pause() - (loop.time() - round_started)))
     finally:
         watch.stop()
+
+
+class PrintingQueue(asyncio.Queue):
+    """The queue ansible-rulebook would read, when the file runs as a script: each event is printed as a line of JSON."""
+
+    async def put(self, item):
+        print(json.dumps(item, sort_keys=True), flush=True)
+
+
+def run_from_command_line(argv=None):
+    """Run main() on the instance IDs and source args of the command line; the connection comes from the environment.
+
+    Returns the exit status: 0 once every instance is gone, 1 on an error (its message, which carries no secret, on
+    standard error), 130 on Ctrl-C.
+    """
+    parser = argparse.ArgumentParser(
+        prog="task_events.py", description="Print the events of %s, one JSON document a line." % SOURCE_NAME,
+        epilog="The connection comes from the environment variables of the options, for example HW_DMS_ENDPOINT or"
+               " HW_REGION_NAME, HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_PROJECT_ID.")
+    parser.add_argument("instances", nargs="+", metavar="INSTANCE_ID", help="an instance to watch")
+    parser.add_argument("--interval", metavar="SECONDS", help="seconds between polls (default 15)")
+    parser.add_argument("--statuses", nargs="+", metavar="STATUS", help="only changes to these statuses (default: every change)")
+    parser.add_argument("--include-existing", action="store_true", help="an event for each task already active at start")
+    args = dict((name, value) for name, value in vars(parser.parse_args(argv)).items() if value not in (None, False))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")  # the outage lines, on standard error
+    try:
+        asyncio.run(main(PrintingQueue(), args))
+    except DmsError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_from_command_line())

@@ -16,8 +16,8 @@ from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleDocFragment
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    COMMON_OPTIONS, MAX_RETRIES_RANGE, REQUEST_TIMEOUT_RANGE, argument_spec, connection_settings, doc_fragment, number_option,
-    path_segment_option, required_text, time_option,
+    COMMON_OPTIONS, MAX_RETRIES_RANGE, REQUEST_TIMEOUT_RANGE, argument_spec, connection_settings, doc_fragment, non_empty_env_fallback,
+    number_option, path_segment_option, required_text, time_option,
 )
 
 # The contract, written out independently of the table under test.
@@ -31,9 +31,13 @@ EXPECTED_ENV = {
     "cloud": ["HW_CLOUD"],
     "endpoint": ["HW_DMS_ENDPOINT"],
     "iam_endpoint": ["HUAWEICLOUD_SDK_IAM_ENDPOINT"],
+    "validate_certs": ["HW_VALIDATE_CERTS"],
+    "ca_path": ["HW_CA_PATH"],
     "max_retries": ["HW_MAX_RETRIES"],
 }
-EXPECTED_OPTIONS = set(EXPECTED_ENV) | {"validate_certs", "ca_path", "request_timeout"}
+EXPECTED_OPTIONS = set(EXPECTED_ENV) | {"request_timeout"}
+# Options whose environment value is not taken as a string.
+NOT_STRINGS = {"validate_certs", "max_retries"}
 ALL_ENV = [name for names in EXPECTED_ENV.values() for name in names]
 NO_LOG = {"secret_key", "security_token", "auth_token"}
 
@@ -76,7 +80,9 @@ def test_argument_spec_has_every_common_option():
     assert {name for name, option in spec.items() if option.get("no_log")} == NO_LOG
     for name, option in spec.items():
         assert "env" not in option and "description" not in option  # table-only keys stay out of the spec
-        if name in EXPECTED_ENV:
+        if name == "validate_certs":
+            assert option["fallback"] == (non_empty_env_fallback, EXPECTED_ENV[name])
+        elif name in EXPECTED_ENV:
             assert option["fallback"] == (env_fallback, EXPECTED_ENV[name])
         else:
             assert "fallback" not in option
@@ -96,7 +102,7 @@ def test_argument_spec_adds_plugin_options_and_leaves_the_table_alone():
 def test_defaults_without_environment():
     params = validate({})
     assert (params["validate_certs"], params["request_timeout"], params["max_retries"]) == (True, 30.0, 5)
-    assert all(params[name] is None for name in EXPECTED_ENV if name != "max_retries")
+    assert all(params[name] is None for name in EXPECTED_ENV if name not in NOT_STRINGS)
 
 
 @pytest.mark.parametrize("option", [name for name, names in EXPECTED_ENV.items() if len(names) > 1])
@@ -113,7 +119,7 @@ def test_first_environment_variable_set_wins(clean_env, option):
         assert validate({})[option] == "from-third"
 
 
-@pytest.mark.parametrize("option", [name for name in EXPECTED_ENV if name != "max_retries"])
+@pytest.mark.parametrize("option", [name for name in EXPECTED_ENV if name not in NOT_STRINGS])
 def test_environment_is_a_fallback_only(clean_env, option):
     clean_env.setenv(EXPECTED_ENV[option][-1], "from-env")
     assert validate({})[option] == "from-env"
@@ -124,6 +130,29 @@ def test_aliases_and_env_max_retries(clean_env):
     clean_env.setenv("HW_MAX_RETRIES", "7")
     params = validate({"ak": "the-ak", "sk": "the-sk"})
     assert (params["access_key"], params["secret_key"], params["max_retries"]) == ("the-ak", "the-sk", 7)
+
+
+@pytest.mark.parametrize("value, expected", [("false", False), ("no", False), ("0", False), (" False ", False), ("true", True),
+                                             ("", True), ("  ", True)])
+def test_validate_certs_from_the_environment(clean_env, value, expected):
+    clean_env.setenv("HW_VALIDATE_CERTS", value)  # an empty value counts as not set: the default
+    assert validate({})["validate_certs"] is expected
+    assert validate({"validate_certs": True})["validate_certs"] is True
+
+
+def test_a_bad_validate_certs_in_the_environment_names_the_option(clean_env):
+    clean_env.setenv("HW_VALIDATE_CERTS", "maybe")
+    result = ArgumentSpecValidator(argument_spec()).validate({})
+    assert len(result.error_messages) == 1 and "validate_certs" in result.error_messages[0] and "'maybe'" in result.error_messages[0]
+
+
+def test_ca_path_from_the_environment(clean_env, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    clean_env.setenv("HW_CA_PATH", str(bundle))
+    assert settings(ca_path=validate({})["ca_path"]).ca_path == str(bundle)
+    clean_env.setenv("HW_CA_PATH", "")  # what an empty credential field injects: the system's trust store
+    assert not settings(ca_path=validate({})["ca_path"]).ca_path
 
 
 # ------------------------------------------------------------------------------------------------
