@@ -65,8 +65,10 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
 
 
 def instance_summary(instance):
-    """A few of the fields the ShowInstance answer has (the SDK's model holds many more): enough to tell it exists."""
-    return {"instance_id": instance.id, "name": "emulated-%s" % instance.id[:8], "engine": instance.engine, "status": "RUNNING"}
+    """A few of the fields the ShowInstance answer has (the SDK's model holds many more): enough to tell it exists, and its
+    status now."""
+    return {"instance_id": instance.id, "name": "emulated-%s" % instance.id[:8], "engine": instance.engine,
+            "status": instance.status_at(instance.clock.now())}
 
 
 def answer_instances(scenario, engine):

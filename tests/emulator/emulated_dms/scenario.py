@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The scenario model: instances, their tasks and timelines, and the options that choose between guesses."""
+"""The scenario model: instances, their status, their tasks and timelines, and the options that choose between guesses."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from .clock import Clock, iso_ms
 
 STATUSES = ("CREATED", "EXECUTING", "SUCCESS", "FAILED", "DELETED", "CANCELLED")
 FINAL_STATUSES = ("SUCCESS", "FAILED", "DELETED", "CANCELLED")
+# The instance statuses of the "Instance Status" appendix of each engine's API reference.
+INSTANCE_STATUSES = ("CREATING", "CREATEFAILED", "RUNNING", "ERROR", "RESTARTING", "STARTING", "EXTENDING", "EXTENDEDFAILED", "FROZEN",
+                     "FREEZING", "UPGRADING", "ROLLINGBACK", "DELETING")
 ENGINES = ("kafka", "rabbitmq", "rocketmq")
 DEFAULT_STEPS = ("Check the request", "Apply the change", "Verify the instance")
 
@@ -27,10 +30,16 @@ AUTH_ERROR_CODES = ("APIG.0301", "APIGW.0301")
 DEFAULT_TASK_ID_PATTERN = "[0-9a-f]{32}"
 ERROR_ANSWER_KEYS = ("status", "error_code", "error_msg")
 UNKNOWN_TASK_ANSWER = {"status": 404, "error_code": "DMS.00404000", "error_msg": "The task does not exist."}
+# Progress "can be queried only during Kafka capacity expansion"; the answer for other tasks is undocumented: a guess.
 NO_PROGRESS_ANSWER = {"status": 400, "error_code": "DMS.00400000", "error_msg": "The task has no progress information."}
 # The task each write call creates. kafkaConfigModify is the documented name; the other two are guesses (write_tasks).
 WRITE_TASK_NAMES = {"modify_configs": "kafkaConfigModify", "resize": "resizeInstance", "restart": "restartInstance"}
 DEFAULT_WRITE_TIMELINE = ((0, "CREATED"), (1, "EXECUTING"), (5, "SUCCESS"))
+# The status an instance is in while the task of a write call runs (a guess at how long: until the task ends).
+# A configuration change leaves the status alone.
+WRITE_INSTANCE_STATUSES = {"restart": "RESTARTING", "resize": "EXTENDING"}
+# Progress "can be queried only during Kafka capacity expansion": of the write calls, only a resize has it.
+WRITE_CALLS_WITH_PROGRESS = ("resize",)
 
 
 class ScenarioError(ValueError):
@@ -57,6 +66,24 @@ def check_status(status, where):
     if status not in STATUSES:
         raise ScenarioError("%s: status %r is not one of %s" % (where, status, ", ".join(STATUSES)))
     return status
+
+
+def check_instance_status(status, where):
+    if status not in INSTANCE_STATUSES:
+        raise ScenarioError("%s: instance status %r is not one of %s" % (where, status, ", ".join(INSTANCE_STATUSES)))
+    return status
+
+
+def instance_timeline(entries, where):
+    """[seconds, instance status] pairs, sorted by time; of two entries at the same second the later one counts."""
+    if not isinstance(entries, list) or not all(isinstance(entry, list) and len(entry) == 2 for entry in entries):
+        raise ScenarioError("%s: give a list of [seconds, status] pairs" % where)
+    timeline = []
+    for at, status in entries:
+        if isinstance(at, bool) or not isinstance(at, (int, float)):
+            raise ScenarioError("%s: %r is not a number of seconds" % (where, at))
+        timeline.append((float(at), check_instance_status(status, where)))
+    return sorted(timeline, key=lambda entry: entry[0])
 
 
 def error_answer(spec, default, where):
@@ -206,7 +233,7 @@ class Task:
 
 
 class Instance:
-    KEYS = ("id", "engine", "tasks", "generate", "deleted_after")
+    KEYS = ("id", "engine", "status", "status_timeline", "tasks", "generate", "deleted_after")
     GENERATE_KEYS = ("count", "name", "status", "created_offset", "interval", "duration", "params", "user_name", "user_id")
 
     def __init__(self, spec, defaults, clock, where):
@@ -219,6 +246,12 @@ class Instance:
         if deleted_after is not None and (isinstance(deleted_after, bool) or not isinstance(deleted_after, (int, float))):
             raise ScenarioError("%s.deleted_after: give the second on the instance's clock from which it no longer exists" % where)
         self.deleted_after = deleted_after
+        if "status_timeline" in spec:
+            if "status" in spec or not spec["status_timeline"]:
+                raise ScenarioError("%s: give either a status or a non-empty status_timeline" % where)
+            self.status_timeline = instance_timeline(spec["status_timeline"], where + ".status_timeline")
+        else:
+            self.status_timeline = [(0.0, check_instance_status(spec.get("status", "RUNNING"), where + ".status"))]
         self.spec = spec
         self.defaults = defaults
         self.clock = clock
@@ -242,6 +275,20 @@ class Instance:
     def exists(self):
         """Whether the instance still exists (it was not deleted, ``deleted_after``, by now on its clock)."""
         return self.deleted_after is None or self.clock.now() < self.deleted_after
+
+    def status_at(self, now):
+        """The instance's status at `now`: the last entry at or before it (the first entry's before the timeline starts)."""
+        current = self.status_timeline[0][1]
+        for at, status in self.status_timeline:
+            if at <= now:
+                current = status
+        return current
+
+    def follow_status(self, now, timeline):
+        """From `now` on the status follows `timeline` ([seconds after now, status]) instead of the entries after now."""
+        if timeline:
+            kept = [entry for entry in self.status_timeline if entry[0] <= now] or [(now, self.status_at(now))]
+            self.status_timeline = kept + [(now + at, status) for at, status in timeline]
 
     def reach(self):
         """A request reaches the instance: a clock that waits for the first request starts, and the tasks move onto it."""
@@ -289,9 +336,10 @@ class Instance:
 
 
 class WriteTask:
-    """What one write call creates: a task of this name, with progress steps, whose timeline counts seconds from the call."""
+    """What one write call does: create a task of this name (with progress steps or without) whose timeline counts
+    seconds from the call, and move the instance's status along ``instance_status``."""
 
-    KEYS = ("name", "timeline", "steps")
+    KEYS = ("name", "timeline", "progress", "steps", "instance_status")
 
     def __init__(self, call, spec, where):
         check_keys(spec, self.KEYS, where)
@@ -300,12 +348,31 @@ class WriteTask:
         if not timeline or not all(isinstance(entry, (list, tuple)) and len(entry) == 2 for entry in timeline):
             raise ScenarioError("%s.timeline: give a non-empty list of [seconds after the call, status] pairs" % where)
         self.timeline = sorted((float(at), check_status(status, where)) for at, status in timeline)
+        self.has_progress = bool(spec.get("progress", call in WRITE_CALLS_WITH_PROGRESS))
+        if "steps" in spec and not self.has_progress:
+            raise ScenarioError("%s: steps are the steps of the progress answer; add progress: true" % where)
         self.steps = [str(step) for step in spec.get("steps", DEFAULT_STEPS)] or list(DEFAULT_STEPS)
+        if "instance_status" in spec:
+            self.instance_status = instance_timeline(spec["instance_status"], where + ".instance_status")
+            if any(at < 0 for at, _status in self.instance_status):
+                raise ScenarioError("%s.instance_status: seconds count from the call and cannot be negative" % where)
+        else:
+            self.instance_status = self.default_instance_status(call)
+
+    def default_instance_status(self, call):
+        """Restart and resize: their transitional status from the call until the task's first final status, then RUNNING."""
+        if call not in WRITE_INSTANCE_STATUSES:
+            return []
+        end = next((at for at, status in self.timeline if status in FINAL_STATUSES), None)
+        return [(0.0, WRITE_INSTANCE_STATUSES[call])] + ([] if end is None else [(end, "RUNNING")])
 
     def task_spec(self, now, params):
         """The spec of the task the call creates at ``now`` on its instance's clock."""
-        return {"name": self.name, "created_offset": now, "timeline": [[now + at, status] for at, status in self.timeline],
-                "params": params, "progress": True, "steps": self.steps}
+        spec = {"name": self.name, "created_offset": now, "timeline": [[now + at, status] for at, status in self.timeline],
+                "params": params, "progress": self.has_progress}
+        if self.has_progress:
+            spec["steps"] = self.steps
+        return spec
 
 
 class Scenario:
@@ -342,7 +409,7 @@ class Scenario:
         except re.error as error:
             raise ScenarioError("task_id_pattern: %s" % error) from None
         self.unknown_task = error_answer(spec.get("unknown_task", {}), UNKNOWN_TASK_ANSWER, "unknown_task")
-        without_progress = spec.get("task_without_progress", "empty")
+        without_progress = spec.get("task_without_progress", {})
         self.task_without_progress = None if without_progress == "empty" else error_answer(
             without_progress, NO_PROGRESS_ANSWER, "task_without_progress (empty, or a mapping of %s)" % ", ".join(ERROR_ANSWER_KEYS))
         self.keep_deleted_tasks = check_choice(spec.get("deleted_tasks", "vanish"), DELETED_TASK_MODES, "deleted_tasks") == "listed"

@@ -4,8 +4,9 @@
 
 Paths, request bodies and answers follow the official SDK's models (huaweicloudsdkkafka, huaweicloudsdkrabbitmq,
 huaweicloudsdkrocketmq 3.1.219): ModifyInstanceConfigs, ResizeEngineInstance and BatchRestartOrDeleteInstances.
-Each accepted call creates a task on the instance (its name and timeline are the scenario's ``write_tasks``); a call
-while another task of the instance is CREATED or EXECUTING is refused, as the cloud refuses it.
+Each accepted call creates a task on the instance and may move the instance's status (both as the scenario's
+``write_tasks`` say); a call while the instance is not RUNNING, or while another of its tasks is CREATED or EXECUTING,
+is refused, as the cloud refuses it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from .messages import error_reply, json_reply
 from .scenario import FINAL_STATUSES, Task
 
 WRITE_KINDS = ("modify_configs", "resize", "restart")
+# The cloud's documented refusal of a change while the instance is in another status than RUNNING (restarting, ...).
+NOT_RUNNING = (400, "DMS.00400026", "This operation is not allowed due to the instance status.")
 # The cloud's documented refusal of a change while another task of the instance runs.
 JOB_RUNNING = (400, "DMS.00400017", "Job task is still running.")
 # A guess: the cloud's code for a malformed write body is not documented.
@@ -54,8 +57,9 @@ def answer(scenario, kind, params, request, request_id):
         task_params, reply_fields = (modify_configs if kind == "modify_configs" else resize)(body)
     except BadBody as problem_text:
         return bad_body(problem_text)
-    if busy(instance):
-        return error_reply(*JOB_RUNNING)
+    refused = refusal(instance)
+    if refused:
+        return error_reply(*refused)
     task = start_task(scenario, kind, instance, task_params)
     return json_reply(200, dict({"job_id": task.id}, **reply_fields))
 
@@ -78,15 +82,21 @@ def instance_problem(scenario, instance_id):
     return None, instance
 
 
-def busy(instance):
+def refusal(instance):
+    """The "not now" answer a change to the instance gets at this moment, or None. Which check comes first is a guess."""
     now = instance.clock.now()
-    return any(task.entry_at(now)[1] not in FINAL_STATUSES for task in instance.visible_tasks(now))
+    if instance.status_at(now) != "RUNNING":
+        return NOT_RUNNING
+    if any(task.entry_at(now)[1] not in FINAL_STATUSES for task in instance.visible_tasks(now)):
+        return JOB_RUNNING
+    return None
 
 
 def start_task(scenario, kind, instance, task_params):
-    spec = scenario.write_tasks[kind].task_spec(instance.clock.now(), task_params)
-    task = Task(spec, instance.next_id(), instance.defaults, instance.clock.origin_wall, kind)
+    write_task, now = scenario.write_tasks[kind], instance.clock.now()
+    task = Task(write_task.task_spec(now, task_params), instance.next_id(), instance.defaults, instance.clock.origin_wall, kind)
     instance.tasks.insert(0, task)
+    instance.follow_status(now, write_task.instance_status)
     return task
 
 
@@ -120,7 +130,8 @@ def resize(body):
 def answer_restart(scenario, body):
     """BatchRestartOrDeleteInstanceReq with action restart: one result per instance and no job ID.
 
-    Each instance is judged alone: an unknown or busy one fails, the others restart (a task each).
+    Each instance is judged alone: an unknown one, or one a change would be refused to now, fails; the others restart
+    (a task each).
     """
     instances = body.get("instances") if isinstance(body, dict) else None
     if not isinstance(body, dict) or body.get("action") != "restart":
@@ -130,7 +141,7 @@ def answer_restart(scenario, body):
     results = []
     for instance_id in instances:
         problem, instance = instance_problem(scenario, instance_id)
-        restarted = problem is None and not busy(instance)
+        restarted = problem is None and refusal(instance) is None
         if restarted:
             start_task(scenario, "restart", instance, {})
         results.append({"result": "success" if restarted else "failed", "instance": instance_id})

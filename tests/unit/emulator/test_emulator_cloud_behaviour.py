@@ -86,7 +86,7 @@ def load_refused(emulator, spec, reason):
 
 @pytest.mark.parametrize("method, suffix", [("GET", ""), ("DELETE", ""), ("GET", "/progress")], ids=["show", "delete", "progress"])
 def test_malformed_task_ids_are_a_bad_request(server, method, suffix):
-    api = Api(server, scenario())
+    api = Api(server, scenario(task_without_progress="empty"))  # so that a well-formed ID's progress answers 200
     for malformed in ("no-such-task", HEX_TASK.upper(), HEX_TASK[:31]):
         refused(api.call(method, "/" + malformed + suffix), 400, "DMS.00400070", "Invalid task ID format.")
     refused(api.call(method, "/" + UNKNOWN_HEX_TASK + suffix), 404, "DMS.00404000", "The task does not exist.")
@@ -129,9 +129,13 @@ def test_offset_is_not_taken_for_start(server):
 
 def test_progress_only_for_tasks_that_have_it(server):
     api = Api(server, scenario())
-    assert api.get("/t-readable/progress").json() == {"progress_percentage": 0, "remain_time": 0, "step_list": []}
+    refused(api.get("/t-readable/progress"), 400, "DMS.00400000", "The task has no progress information.")
+    refused(api.get("/q-1/progress", instance=ROCKET), 400, "DMS.00400000")
     assert len(api.get("/%s/progress" % HEX_TASK).json()["step_list"]) == 3
     refused(api.get("/r-1/progress", instance=RABBIT), 404, "APIG.0101")
+    api = Api(server, scenario(task_without_progress="empty"))
+    answer = api.get("/t-readable/progress")
+    assert (answer.status_code, answer.json()) == (200, {"progress_percentage": 0, "remain_time": 0, "step_list": []})
     api = Api(server, scenario(task_without_progress={"status": 400, "error_code": "DMS.00400999", "error_msg": "No progress."}))
     answer = api.get("/t-readable/progress")
     assert (answer.status_code, answer.json()) == (400, {"error_code": "DMS.00400999", "error_msg": "No progress."})

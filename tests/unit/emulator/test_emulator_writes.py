@@ -1,6 +1,7 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The emulator's write calls, driven by the official SDK: each starts a task, and a change while another runs is refused."""
+"""The emulator's write calls, driven by the official SDK: each starts a task (with progress for a resize only), and a
+change while another runs is refused."""
 
 from __future__ import annotations
 
@@ -149,13 +150,62 @@ def test_restart_answers_a_result_per_instance_and_no_job_id(emulator):
     assert [entry["kind"] for entry in emulator.requests()][0] == "restart"
 
 
+def shown_from(emulator, client, task_id, moment):
+    """The task as shown at ``moment`` or later on its instance's clock: show it until a show was answered that late
+    (by the request log's clock), then once more."""
+    deadline = time.monotonic() + 60
+    show(client, task_id)
+    while emulator.requests("show")[-1]["clock"] < moment:
+        assert time.monotonic() < deadline, "the instance's clock did not reach %s s" % moment
+        time.sleep(0.2)
+        show(client, task_id)
+    return show(client, task_id)
+
+
 def test_the_task_follows_the_scenario_timeline(emulator):
-    emulator.load(scenario(write_tasks={"modify_configs": {"name": "customConfigTask", "timeline": [[0, "EXECUTING"], [0.3, "FAILED"]]}}))
+    emulator.load(scenario(clock="first_request",
+                           write_tasks={"modify_configs": {"name": "customConfigTask", "timeline": [[0, "EXECUTING"], [3, "FAILED"]]}}))
     client = sdk_client(emulator.url)
-    job_id = modify_configs(client).job_id
-    assert (show(client, job_id).name, show(client, job_id).status) == ("customConfigTask", "EXECUTING")
-    time.sleep(0.4)
-    assert show(client, job_id).status == "FAILED"
+    job_id = modify_configs(client).job_id  # the first request for the instance: its clock starts, the task is created
+    called = emulator.requests("modify_configs")[-1]["clock"]  # at this clock or earlier (and at 0 or later)
+    task = show(client, job_id)
+    assert emulator.requests("show")[-1]["clock"] < 3, "shown before the timeline can say FAILED"
+    assert (task.name, task.status) == ("customConfigTask", "EXECUTING")
+    assert shown_from(emulator, client, job_id, called + 3).status == "FAILED"
+
+
+def newest_task_id(client, instance):
+    return client.list_background_tasks(ListBackgroundTasksRequest(instance_id=instance)).tasks[0].id
+
+
+def progress_of(client, task_id, instance=KAFKA):
+    return client.show_background_task_progress(ShowBackgroundTaskProgressRequest(instance_id=instance, task_id=task_id))
+
+
+def test_only_a_resize_task_has_progress_by_default(emulator):
+    """Progress "can be queried only during Kafka capacity expansion": a config change or a restart has none."""
+    client = sdk_client(emulator.url)
+    configs_task = modify_configs(client).job_id
+    restart(client, OTHER_KAFKA)
+    for task_id, instance in ((configs_task, KAFKA), (newest_task_id(client, OTHER_KAFKA), OTHER_KAFKA)):
+        with pytest.raises(ServiceResponseException) as raised:
+            progress_of(client, task_id, instance)
+        assert (raised.value.status_code, raised.value.error_code, raised.value.error_msg) == (
+            400, "DMS.00400000", "The task has no progress information.")
+    resized = resize(client, instance=ROCKET, engine="rocketmq").job_id
+    assert len(progress_of(client, resized, ROCKET).step_list) == 3
+    emulator.load(scenario(task_without_progress="empty"))
+    assert progress_of(client, modify_configs(client).job_id).to_json_object() == {
+        "progress_percentage": 0, "remain_time": 0, "step_list": []}
+
+
+def test_write_tasks_choose_which_tasks_have_progress(emulator):
+    emulator.load(scenario(write_tasks={"modify_configs": {"timeline": RUNNING_TIMELINE, "progress": True, "steps": ["Apply", "Verify"]},
+                                        "resize": {"timeline": RUNNING_TIMELINE, "progress": False}}))
+    client = sdk_client(emulator.url)
+    steps = progress_of(client, modify_configs(client).job_id).step_list
+    assert [step.name for step in steps] == ["Apply", "Verify"]
+    assert refused(lambda: progress_of(client, resize(client, instance=OTHER_KAFKA).job_id, OTHER_KAFKA)) == (400, "DMS.00400000")
 
 
 # -- a change while another task runs is refused -------------------------------------------------------
@@ -163,7 +213,7 @@ def test_the_task_follows_the_scenario_timeline(emulator):
 @pytest.mark.parametrize("second", [modify_configs, resize], ids=["modify_configs", "resize"])
 def test_a_write_while_a_task_runs_is_refused_with_the_documented_answer(emulator, second):
     client = sdk_client(emulator.url)
-    resize(client)
+    modify_configs(client)  # the instance stays RUNNING (a resize or restart would make it refuse for its status first)
     assert refused(lambda: second(client)) == (400, "DMS.00400017")
     assert len(client.list_background_tasks(ListBackgroundTasksRequest(instance_id=KAFKA)).tasks) == 2
 
@@ -285,6 +335,8 @@ def test_fault_actions_are_checked_when_the_scenario_loads(emulator, fault, mess
     ({"resize": {"timeline": []}}, "timeline"),
     ({"resize": {"timeline": [[0, "DONE"]]}}, "status 'DONE'"),
     ({"restart": {"colour": "red"}}, "unknown key(s) colour"),
+    ({"modify_configs": {"steps": ["Apply"]}}, "add progress: true"),
+    ({"resize": {"progress": False, "steps": ["Extend"]}}, "add progress: true"),
 ])
 def test_write_tasks_is_checked_when_the_scenario_loads(emulator, write_tasks, message):
     with pytest.raises(RuntimeError) as raised:
