@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -67,8 +68,10 @@ def injected_environment(inputs, job):
     return dict((name, sandbox.from_string(template).render(**namespace)) for name, template in injectors["env"].items())
 
 
-def run_job(job, environment):
-    """transmit | worker | process, as AWX's receptor mesh runs a job; returns the job events, in order."""
+def run_job(job, environment, succeeds=True):
+    """transmit | worker | process, as AWX's receptor mesh runs a job; returns the job events, in order.
+
+    ``succeeds``: whether the playbook is to succeed; process exits with the playbook's return code."""
     private_data_dir = job.private_data_dir
     os.makedirs(os.path.join(private_data_dir, "project"))
     with open(os.path.join(private_data_dir, "project", "playbook.yml"), "w", encoding="utf-8") as handle:
@@ -81,13 +84,14 @@ def run_job(job, environment):
     runner = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
     # Nothing of this process's own connection or trust store reaches the job: only what the credential injects.
     clean = dict((key, value) for key, value in os.environ.items()
-                 if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_")) and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"))
+                 if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_"))
+                 and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"))
     command = "'{0}' transmit '{1}' -p playbook.yml | '{0}' worker --private-data-dir '{2}' | '{0}' process '{1}'".format(
         runner, private_data_dir, job.worker_dir)
     completed = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=PLAYBOOK_TIMEOUT, check=False)
     output = completed.stdout.decode("utf-8", errors="replace")
-    assert completed.returncode == 0, output
+    assert (completed.returncode == 0) is succeeds, output
     artifacts = os.path.join(private_data_dir, "artifacts")
     events_dir = os.path.join(artifacts, "job_events")  # process writes the artifacts of the one job it received here
     events = []
@@ -103,10 +107,10 @@ def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
     job = Job(tmp_path)
     environment = injected_environment({
         "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": emulator.url,
-        "validate_certs": True,
     }, job)
-    # The optional fields left empty
-    assert [environment[name] for name in ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN", "HUAWEICLOUD_SDK_IAM_ENDPOINT", "HW_CA_PATH")] == [""] * 4
+    # The optional fields left empty, and the box not ticked: empty variables count as not set.
+    assert [environment[name] for name in ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN", "HUAWEICLOUD_SDK_IAM_ENDPOINT", "HW_VALIDATE_CERTS",
+                                           "HW_CA_PATH")] == [""] * 5
     events, output, artifacts = run_job(job, environment)
 
     wait_result = next(event for event in events if event["event"] == "runner_on_ok")
@@ -133,22 +137,23 @@ def tls_emulator_fixture(tmp_path_factory):
         yield running
 
 
-@pytest.mark.parametrize("ca_bundle, validate_certs, trust_store", [
-    (True, True, None),
+@pytest.mark.parametrize("ca_bundle, skip_tls_verify, trust_store", [
+    (True, False, None),
     # An empty CA field injects no CA file path: the trust store of the execution environment verifies the endpoint.
-    (False, True, "emulator CA"),
-    (False, False, None),
-], ids=["ca_bundle", "empty-ca_bundle-trust-store", "validate_certs-false"])
-def test_tls_as_the_credential_type_sets_it(tls_emulator, tmp_path, ca_bundle, validate_certs, trust_store):
+    (False, False, "emulator CA"),
+    (False, True, None),
+], ids=["ca_bundle", "empty-ca_bundle-trust-store", "skip_tls_verify"])
+def test_tls_as_the_credential_type_sets_it(tls_emulator, tmp_path, ca_bundle, skip_tls_verify, trust_store):
     tls_emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "status": "SUCCESS"}]))
     with open(tls_emulator.ca_path, encoding="ascii") as handle:
         emulator_ca = handle.read()
     job = Job(tmp_path)
     environment = injected_environment({
         "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": tls_emulator.url,
-        "validate_certs": validate_certs, "ca_bundle": emulator_ca if ca_bundle else "",
+        "skip_tls_verify": skip_tls_verify, "ca_bundle": emulator_ca if ca_bundle else "",
     }, job)
-    assert environment["HW_VALIDATE_CERTS"] == str(validate_certs)
+    # Only a ticked box sets the variable; empty, validate_certs keeps its default (true).
+    assert environment["HW_VALIDATE_CERTS"] == ("false" if skip_tls_verify else "")
     if ca_bundle:
         assert os.path.dirname(environment["HW_CA_PATH"]) == os.path.join(job.worker_dir, "env")
     else:
@@ -160,3 +165,25 @@ def test_tls_as_the_credential_type_sets_it(tls_emulator, tmp_path, ca_bundle, v
     assert [event["event"] for event in results] == ["runner_on_ok"], output
     assert results[0]["event_data"]["res"]["status"] == "SUCCESS"
     assert tls_emulator.count("show") >= 1
+
+
+@pytest.mark.parametrize("inputs", [
+    {},
+    {"skip_tls_verify": False},
+], ids=["api-credential-without-skip_tls_verify", "skip_tls_verify-unticked"])
+def test_a_credential_that_does_not_skip_verification_refuses_an_untrusted_certificate(tls_emulator, tmp_path, inputs):
+    """A credential created through the API without the box (AWX then injects False for it) or with it unticked:
+    against a self-signed endpoint, with no CA bundle and no trust store that knows it, the job fails on the certificate
+    and no signed request reaches the endpoint."""
+    tls_emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "status": "SUCCESS"}]))
+    job = Job(tmp_path)
+    environment = injected_environment(dict({
+        "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": tls_emulator.url,
+    }, **inputs), job)
+    assert environment["HW_VALIDATE_CERTS"] == "" and environment["HW_CA_PATH"] == ""
+    events, output = run_job(job, environment, succeeds=False)[:2]
+    results = [event for event in events if event["event"] in ("runner_on_ok", "runner_on_failed")]
+    assert [event["event"] for event in results] == ["runner_on_failed"], output
+    message = results[0]["event_data"]["res"]["msg"]
+    assert "TLS" in message and re.search(r"certificate[ _]verify[ _]failed", message, re.IGNORECASE), message
+    assert tls_emulator.count("show") == 0 and tls_emulator.count() == 0, "a request reached an endpoint whose certificate was refused"
