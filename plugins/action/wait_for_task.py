@@ -174,6 +174,9 @@ class DisplayListener(WaitListener):
         change = "%s -> %s" % (previous, task["status"]) if previous else task["status"]
         self._say("%s (ID %s) %s%s" % (task["name"], task["id"], change, _progress_text(progress)), elapsed)
 
+    def instance_changed(self, status, previous, elapsed):
+        self._say("instance %s" % ("%s -> %s" % (previous, status) if previous else status), elapsed)
+
     def still_waiting(self, tasks, elapsed):
         states = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in tasks if task["status"] not in FINAL_STATUSES]
         self._say("still waiting: %s" % ("; ".join(states) or "no task seen yet"), elapsed)

@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The DMS background-task API: endpoints, project lookup, paging, and the four task calls.
+"""The DMS background-task API: endpoints, project lookup, paging, the four task calls and the instance read.
 
 No Ansible imports. Returns tasks already normalised (see tasks.py); raises the typed errors of errors.py.
 Every answer is checked before it is believed: a body without the list it should carry is an error to retry,
@@ -253,6 +253,10 @@ class DmsClient:
         except (NotFoundError, EndpointNotFoundError):
             return None
 
+    def get_instance(self, instance_id, deadline=None):
+        """The instance (ShowInstance's answer as it came): an answer without a ``status`` is an error, never "running"."""
+        return self._dms("GET", instance_id, "", [], deadline, expect=_instance_answer)
+
     def call(self, method, path, query=(), body=None, write=False, accepted=None):
         """The HttpAnswer of any call below the endpoint (``path`` an api_path.ApiPath, ``query`` pairs), whatever its status.
 
@@ -334,6 +338,12 @@ def _single_task_answer(task_id):
 def _progress_answer(body):
     if "step_list" in body and not isinstance(body["step_list"], (list, type(None))):
         raise ValueError("'step_list' is not a list")
+
+
+def _instance_answer(body):
+    status = body.get("status")
+    if not isinstance(status, str) or not status.strip():
+        raise ValueError("the instance has no 'status'")
 
 
 def _project_list_answer(body):

@@ -135,6 +135,14 @@ class UnsafeToRetryError(DmsError):
         super().__init__("%s (not sent again: the service may have applied it; check before retrying)" % error)
 
 
+class NotSentError(DmsError):
+    """A change was not sent, because a read that comes before it failed with ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+        super().__init__(str(error))
+
+
 def classify_api_error(status, error_code):
     """(error class, whether retrying may help) for an error answer: what each documented answer means.
 
@@ -163,6 +171,8 @@ def classify_api_error(status, error_code):
 
 def failure_details(error):
     """What a failed result carries besides its message, so playbooks can branch on the API's answer."""
+    if isinstance(error, NotSentError):
+        error = error.error
     if isinstance(error, RetriesExhausted):
         error = error.last_error
     if isinstance(error, UnsafeToRetryError):

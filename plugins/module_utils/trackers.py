@@ -10,7 +10,8 @@ each mode's cost is found in one place. Requests per poll, whatever the length o
   the whole history once, then the tasks created since the wait began); then one show-one call.
 - idle gate: the whole history once (the only way to prove nothing older runs), and on every poll, the first
   included, one listing of the tasks created since the wait began, plus (after the first) one show-one call per
-  tracked task that has not ended and was not on it.
+  tracked task that has not ended and was not on it; and on a poll that finds no task running, one read of the
+  instance, whose status must be RUNNING too (an instance can be RESTARTING with no task running).
 
 "Created since" listings are one page unless more than a page of tasks were created in that window.
 Plain Python, no Ansible imports; the client is any object with the DmsClient calls.
@@ -34,6 +35,8 @@ class Tracker:
     """The tasks one wait follows, by ID, in the order first seen; ``None`` for an ID not yet seen."""
 
     single_task = False
+    # Whether the wait is also over the instance's status (``instance``, an InstanceView, read by ``poll``).
+    reads_instance = False
 
     def __init__(self, client, instance_id):
         self._client = client
@@ -104,14 +107,15 @@ class IdTracker(Tracker):
 
 
 class NameTracker(Tracker):
-    """The newest task of a name (created at or after ``created_after``); once seen, read by ID."""
+    """The newest task of a name (created at or after ``created_after``, and none of ``ignored_ids``); once seen, read by ID."""
 
     single_task = True
 
-    def __init__(self, client, instance_id, name, created_after, wall):
+    def __init__(self, client, instance_id, name, created_after, wall, ignored_ids=()):
         super().__init__(client, instance_id)
         self._name = name
         self._created_after = created_after
+        self._ignored_ids = frozenset(ignored_ids)
         self._wall = wall
         self._searched_since = None  # after a full search of the history: only newer tasks can still match
 
@@ -135,7 +139,7 @@ class NameTracker(Tracker):
         read, match = [], None
         for task in candidates:
             read.append(task)
-            if match is None and task["name"] == self._name:
+            if match is None and task["name"] == self._name and task["id"] not in self._ignored_ids:
                 match = task
             if match is not None and len(read) % PAGE_SIZE == 0:
                 break  # the rest of the page came with it and tells how long older tasks of the name took; no more pages
@@ -149,15 +153,19 @@ class NameTracker(Tracker):
 
 
 class IdleTracker(Tracker):
-    """Every task seen CREATED or EXECUTING during the wait: the gate passes once all of them have ended."""
+    """Every task seen CREATED or EXECUTING during the wait, and the instance's status: the gate passes once all of those
+    tasks have ended and the instance is RUNNING."""
 
-    def __init__(self, client, instance_id, wall):
-        super().__init__(client, instance_id)
+    reads_instance = True
+
+    def __init__(self, client, instance, wall):
+        super().__init__(client, instance.instance_id)
+        self.instance = instance
         self._wall = wall
         self._history_read_at = None
 
     def describe(self):
-        return "every CREATED or EXECUTING task"
+        return "every CREATED or EXECUTING task to end and the instance to be RUNNING"
 
     def poll(self, deadline):
         first_poll = self._history_read_at is None
@@ -180,3 +188,5 @@ class IdleTracker(Tracker):
                 self._update(task)
         if not first_poll:  # the first poll has just read every tracked task
             self._refresh([task_id for task_id in self._unfinished() if task_id not in listed], deadline)
+        if not self._unfinished():
+            self.instance.read(deadline)

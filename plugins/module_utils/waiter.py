@@ -16,6 +16,9 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     DmsError, EndpointNotFoundError, IncompleteListingError, MalformedAnswerError, RetriesExhausted, TransportError, failure_details,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import history_window, last_end, progress_window
+from ansible_collections.hwcloud.dms.plugins.module_utils.instance import InstanceView
+from ansible_collections.hwcloud.dms.plugins.module_utils.progress import ProgressReader
+from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import broken_reason, instance_ready
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
 from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import IdleTracker, IdTracker, NameTracker
 
@@ -88,6 +91,9 @@ class WaitListener:
     def status_changed(self, task, previous, elapsed, progress):
         """A task was first seen (previous None) or changed status; progress is the API's dict or None."""
 
+    def instance_changed(self, status, previous, elapsed):
+        """The gate read the instance's status for the first time (previous None), or it changed."""
+
     def still_waiting(self, tasks, elapsed):
         """A heartbeat during a long wait with no status change.
 
@@ -118,6 +124,8 @@ class WaitOutcome:
         self.failed = False
         self.message = ""
         self.error = None  # the DmsError that ended the wait, if one did
+        self.instance_status = None  # the gate's last read of the instance's status; None for other waits
+        self.waited_for_instance = False  # whether the gate read a status other than RUNNING
 
     def as_result(self):
         result = {
@@ -130,21 +138,24 @@ class WaitOutcome:
         if self.single_task and self.tasks:
             result["task"] = self.tasks[0]
             result["status"] = self.tasks[0]["status"]
+        if self.instance_status is not None:
+            result["instance_status"] = self.instance_status
         return result
 
 
-def make_tracker(client, instance_id, task_ids=None, name=None, created_after=None, idle=False, wall=utc_now):
-    """The tracker of a wait: for given IDs, for the newest task of a name, or the idle gate; exactly one is asked for.
+def make_tracker(client, instance, task_ids=None, name=None, created_after=None, idle=False, wall=utc_now, ignored_ids=()):
+    """The tracker of a wait on ``instance`` (an InstanceView): for given IDs, for the newest task of a name (never one
+    of ``ignored_ids``), or the idle gate; exactly one is asked for.
 
     The gate is never a fallback: a wait whose IDs turned out empty must not pass as "idle".
     """
     if [bool(task_ids), bool(name), bool(idle)].count(True) != 1:
         raise ValueError("wait for exactly one of: task IDs, a name, or idle")
     if task_ids:
-        return IdTracker(client, instance_id, list(dict.fromkeys(task_ids)))
+        return IdTracker(client, instance.instance_id, list(dict.fromkeys(task_ids)))
     if name:
-        return NameTracker(client, instance_id, name, created_after, wall)
-    return IdleTracker(client, instance_id, wall)
+        return NameTracker(client, instance.instance_id, name, created_after, wall, ignored_ids)
+    return IdleTracker(client, instance, wall)
 
 
 class TaskWaiter:
@@ -152,10 +163,13 @@ class TaskWaiter:
 
     def __init__(self, client, instance_id, task_ids=None, name=None, created_after=None, idle=False, timeout=1800.0, delay=0.0,
                  max_pause=10.0, fail_on_status=BAD_STATUSES, listener=None,
-                 clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random):
+                 clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random, ignored_ids=()):
         self._client = client
         self._instance_id = instance_id
-        self._tracker = make_tracker(client, instance_id, task_ids, name, created_after, idle, wall)
+        instance = InstanceView(client, instance_id)
+        self._tracker = make_tracker(client, instance, task_ids, name, created_after, idle, wall, ignored_ids)
+        self._progress_reader = ProgressReader(client, instance)
+        self._reported_instance_status = None
         self._timeout = timeout
         self._delay = delay
         self._max_pause = max_pause
@@ -295,7 +309,21 @@ class TaskWaiter:
                 self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
                 progress = self._progress(task) if task["status"] == "EXECUTING" else None
                 self._listener.status_changed(task, previous, self._elapsed(), progress)
-        return changed
+        return self._report_instance() or changed
+
+    def _report_instance(self):
+        """Tell a new status of the instance, as the gate read it on a poll that found no task running (a read for the
+        engine while a task runs says nothing about whether the gate can pass); whether there was one."""
+        if not self._tracker.reads_instance or any(task["status"] not in FINAL_STATUSES for task in self._tracker.known()):
+            return False
+        status = self._tracker.instance.status
+        previous = self._reported_instance_status
+        if status is None or status == previous:
+            return False
+        self._reported_instance_status = self._outcome.instance_status = status
+        self._outcome.waited_for_instance = self._outcome.waited_for_instance or not instance_ready(status)
+        self._listener.instance_changed(status, previous, self._elapsed())
+        return True
 
     def _stop_reason(self):
         """Set the outcome and return True when the wait is over (other than by timeout)."""
@@ -314,19 +342,32 @@ class TaskWaiter:
             return True
         if missing or not self._tracker.sighted() or not all(task["status"] in FINAL_STATUSES for task in known):
             return False
+        if self._tracker.reads_instance:
+            status = self._tracker.instance.status
+            broken = broken_reason(status)
+            if broken:
+                self._outcome.failed = True
+                self._outcome.message = "Instance %s is %s; no wait ends that, so the gate failed at once (after %.1f s)" % (
+                    self._instance_id, broken, self._elapsed())
+                return True
+            if not instance_ready(status):
+                return False
         self._outcome.message = self._done_message(known)
         return True
 
     def _done_message(self, known):
-        if isinstance(self._tracker, IdleTracker):
-            return "Instance %s is idle: no task is CREATED or EXECUTING (after %.1f s)" % (self._instance_id, self._elapsed())
+        if self._tracker.reads_instance:
+            return "Instance %s is idle: RUNNING, and no task is CREATED or EXECUTING (after %.1f s)" % (self._instance_id, self._elapsed())
         ended = ", ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in known)
         return "Ended after %.1f s: %s" % (self._elapsed(), ended)
 
     def _timeout_message(self):
         known = self._tracker.known()
         shown = [task for task in known if task["status"] not in FINAL_STATUSES] or known
-        last = "last seen: %s" % "; ".join("%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in shown) if shown else "no such task seen"
+        seen = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in shown]
+        if self._tracker.reads_instance and self._tracker.instance.status is not None:
+            seen.append("the instance %s" % self._tracker.instance.status)
+        last = "last seen: %s" % "; ".join(seen) if seen else "no such task seen"
         message = "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
         if self._last_error is not None:
             message += "; the last error, at %.1f s: %s" % self._last_error
@@ -348,7 +389,7 @@ class TaskWaiter:
             return None
         self._progress_calls_left -= 1
         try:
-            progress = self._client.get_task_progress(self._instance_id, task["id"], deadline=self._call_deadline)
+            progress = self._progress_reader.read(task["id"], deadline=self._call_deadline)
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
             return None

@@ -16,7 +16,11 @@ description:
   - Signs it with AK/SK (SDK-HMAC-SHA256) or sends an IAM token, with the same connection options and environment
     variables as the other modules of the collection, so the credentials that let a playbook wait for a change
     also let it start one.
-  - C(changed) is V(true) for a write answered with a 2xx status, V(false) otherwise.
+  - C(changed) is V(true) for a write answered with a 2xx status, V(false) otherwise. The batch action on instances
+    (V(POST) V(/v2/{project_id}/instances/action), a restart or a delete) answers 200 with a C(result) per
+    instance, and is read item by item. An instance whose result is C(failed) was refused, and the module fails
+    naming those instances, with C(changed=false) when no instance succeeded. An answer of that call without such a
+    list fails too, since whether it was applied is then not known, instead of passing as a success.
   - A read (V(GET)) is retried as the other modules retry. A write (V(POST), V(PUT), V(DELETE)) is sent again only
     when it certainly did not reach the service, that is after a 429 throttling answer of the gateway or a
     connection that could not be made. After a timeout, a dropped connection or a server error (5xx) it may have
@@ -59,9 +63,11 @@ options:
     elements: int
   instance_id:
     description:
-      - The instance whose tasks O(wait) and O(when_busy=wait) wait on.
+      - The instance whose tasks O(wait) and O(when_busy=wait) wait on, and whose status names a refusal and is read
+        in check mode.
       - Defaults to the path segment after C(instances), when another segment follows it, as in
-        V(/v2/{project_id}/instances/<id>/configs) and V(/v2/kafka/{project_id}/instances/<id>/extend).
+        V(/v2/{project_id}/instances/<id>/configs) and V(/v2/kafka/{project_id}/instances/<id>/extend); for the batch
+        action V(/v2/{project_id}/instances/action), to the instance its body names when it names one.
     type: str
   wait:
     description:
@@ -75,8 +81,12 @@ options:
     default: false
   wait_for_name:
     description:
-      - With O(wait), for an answer without a C(job_id), wait for the newest task of this name created since the call
-        was sent, by the clock of the host the module runs on, for example V(restartInstance).
+      - With O(wait), for an answer without a C(job_id), wait for the newest task of this name that the call started,
+        for example V(restartInstance).
+      - Just before the call, the tasks of this name created in the last 15 minutes are read (one request); the task
+        waited for is the newest one created since 15 minutes before the call that is none of them. So a clock of the
+        host the module runs on that is ahead of the cloud's (by up to the 15 minutes the cloud's signature check
+        allows) cannot make it miss its task, and an earlier task of the name is never taken for it.
     type: str
   wait_timeout:
     description:
@@ -86,13 +96,22 @@ options:
     default: 1800
   when_busy:
     description:
-      - What to do when DMS refuses the change because another task of the instance is running (HTTP 400
-        C(DMS.00400017); DMS then applied nothing).
-      - V(fail) fails, returning the refusal.
-      - V(wait) waits until no task of the instance is C(CREATED) or C(EXECUTING), as M(hwcloud.dms.wait_for_task)
-        with O(hwcloud.dms.wait_for_task#module:idle=true) does, then sends the change again; as often as it is
-        refused so, within O(wait_timeout). Two jobs changing one instance at the same time then both succeed, one
-        after the other, without a gate of their own.
+      - What to do when DMS refuses the change for now, and applied nothing. The refusals read so are HTTP 400 with
+        C(DMS.00400017) (another task of the instance is running), C(DMS.00400026) (the instance's status does not
+        allow it now, as while restarting or resizing), C(DMS.00400108) (an unfinished scale-up order exists) and
+        C(CBC.99003651) (billing, another operation is in progress), and a C(failed) result of the batch action for
+        the one instance it names.
+      - V(fail) fails, naming the code and what it means, and the instance's status (one read, when O(instance_id) is
+        known or the path names the instance).
+      - V(wait) waits until the instance is C(RUNNING) and no task of it is C(CREATED) or C(EXECUTING), as
+        M(hwcloud.dms.wait_for_task) with O(hwcloud.dms.wait_for_task#module:idle=true) does, then sends the change
+        again; as often as it is refused so, within O(wait_timeout). Two jobs changing one instance at the same time
+        then both succeed, one after the other, without a gate of their own. An instance C(ERROR), C(FROZEN),
+        C(CREATEFAILED) or C(EXTENDEDFAILED) fails at once, since no wait ends those. A refusal while nothing visible holds
+        the instance (an order in billing, say) is sent again after pauses that grow from about 2 to 10 seconds; a
+        C(failed) batch result while nothing visible holds the instance fails, since DMS gives no reason.
+      - C(DMS.00400052) (only a C(RUNNING) instance can be upgraded) and C(DMS.00400099) (no delete while creating,
+        starting, stopping or restarting) are not waited on. They fail at once, with their meaning.
       - Only for writes (V(POST), V(PUT), V(DELETE)).
     type: str
     choices: [fail, wait]
@@ -112,8 +131,11 @@ attributes:
     support: full
     details:
       - A V(GET) is sent, since it changes nothing.
-      - A write is not sent; the result says what would have been sent (RV(method), RV(url), RV(body)) with
-        C(changed=true). The project ID may still be looked up through IAM, a read.
+      - A write is not sent; the result says what would have been sent (RV(method), RV(url), RV(body)). Where the
+        instance is known (O(instance_id), or the path), its status and running tasks are read (no write) and the
+        result says whether the change would go through now. C(changed=true) when it would, or when O(when_busy=wait)
+        would queue it (RV(would_wait)); C(changed=false) when it would be refused now, with the reason in C(msg).
+        The project ID may still be looked up through IAM, a read.
   diff_mode:
     support: none
   platform:
@@ -122,8 +144,7 @@ attributes:
 notes:
   - This module is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
     can hold the connection options of every task.
-  - A change refused because another task of the instance is running (HTTP 400 C(DMS.00400017)) is what
-    O(when_busy=wait) waits out. A separate gate (M(hwcloud.dms.wait_for_task) with
+  - A change refused for now (see O(when_busy)) is what O(when_busy=wait) waits out. A separate gate (M(hwcloud.dms.wait_for_task) with
     O(hwcloud.dms.wait_for_task#module:idle=true)) before the change still leaves a race between two jobs that pass it
     together; O(when_busy=wait) does not.
   - The body is sent as given and shows in Ansible's own display of the task's arguments at C(-vvv) and above; put
@@ -150,13 +171,13 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: config_change
 
-- name: Restart answers no job_id; wait for the newest restartInstance task created since the call
+- name: Restart once the instance is free; the answer has no job_id, so wait for the restartInstance task it started
   hwcloud.dms.dms_api:
     region: ap-southeast-1
     method: POST
     path: /v2/{project_id}/instances/action
     body: {action: restart, instances: ["{{ kafka_instance_id }}"]}
-    instance_id: "{{ kafka_instance_id }}"
+    when_busy: wait
     wait: true
     wait_for_name: restartInstance
   delegate_to: localhost
@@ -247,10 +268,29 @@ body:
   type: raw
   sample: {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
 busy_refusals:
-  description: How often DMS refused the change because another task of the instance was running (C(DMS.00400017)).
+  description: How often DMS refused the change for now (see O(when_busy)).
   returned: always, once the options are valid
   type: int
   sample: 1
+instance_status:
+  description:
+    - The instance's status as last read (C(RUNNING), C(RESTARTING), C(EXTENDING), C(FROZEN), ...), by a wait for it to
+      become free, to name a refusal, or in check mode; null when it was not read.
+  returned: always, once the options are valid
+  type: str
+  sample: RESTARTING
+would_wait:
+  description: In check mode, whether O(when_busy=wait) would queue the change behind what holds the instance now.
+  returned: check mode, for a write whose instance is known
+  type: bool
+  sample: true
+running_tasks:
+  description: In check mode, the tasks of the instance that are C(CREATED) or C(EXECUTING) now, with the keys of
+    M(hwcloud.dms.wait_for_task)'s C(tasks).
+  returned: check mode, for a write whose instance is known
+  type: list
+  elements: dict
+  sample: [{"id": "8abfa7b272adc5b40172b73130065ae7", "name": "resizeInstance", "status": "EXECUTING"}]
 waited:
   description:
     - With O(wait), the outcome of the wait for the change's task, with the keys of M(hwcloud.dms.wait_for_task)
@@ -288,12 +328,13 @@ import json
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
-from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id
+from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, is_batch_action
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ConfigurationError, DmsError, EndpointNotFoundError, UnsafeToRetryError, failure_details,
+    ConfigurationError, DmsError, EndpointNotFoundError, NotSentError, UnsafeToRetryError, failure_details,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
+from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import PRECONDITIONS, refusal_of
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
     ansible_module, argument_spec, connection_settings, number_option, path_segment_option, required_text,
 )
@@ -315,7 +356,8 @@ MAX_WAIT_TIMEOUT = 7 * 24 * 3600
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
 # What a result holds before any answer came.
-NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None, "busy_refusals": 0, "waited": None}
+NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None, "busy_refusals": 0, "waited": None,
+             "instance_status": None}
 
 
 def body_option(body):
@@ -340,30 +382,39 @@ def status_code_option(statuses):
     return set(number_option("status_code", status, LOWEST_STATUS, HIGHEST_STATUS, integer=True) for status in statuses)
 
 
-def waiting_options(params, path, write):
-    """(instance ID, whether to wait when busy, seconds for all waiting) from the options, checked; the instance ID is
-    None when nothing is waited for."""
+def instance_option(params, path, body, batch):
+    """The instance the call is about: the instance_id option, else the one the path names, else the one instance a batch
+    action's body names; None when none is known."""
+    if params["instance_id"] is not None:
+        return path_segment_option("instance_id", params["instance_id"])
+    if path.instance_id is not None:
+        return path.instance_id
+    named = body.get("instances") if batch and isinstance(body, dict) else None
+    if isinstance(named, list) and len(named) == 1 and isinstance(named[0], str) and named[0].strip():
+        return path_segment_option("the instance of the body", named[0])
+    return None
+
+
+def waiting_options(params, instance_id, write):
+    """(whether to wait when busy, seconds for all waiting) from the options, checked; the seconds are None when nothing
+    is waited for."""
     wait_when_busy = params["when_busy"] == "wait"
     if not (params["wait"] or wait_when_busy):
         if params["wait_for_name"] is not None:
             raise ConfigurationError("wait_for_name is used only with wait: true")
-        return None, False, None
+        return False, None
     asked = "wait: true" if params["wait"] else "when_busy: wait"
     if not write:
         raise ConfigurationError("%s applies to writes (method POST, PUT or DELETE), not to a GET" % asked)
     if params["wait_for_name"] is not None and not params["wait"]:
         raise ConfigurationError("wait_for_name is used only with wait: true")
-    if params["instance_id"] is not None:
-        instance_id = path_segment_option("instance_id", params["instance_id"])
-    else:
-        instance_id = path.instance_id
-        if instance_id is None:
-            raise ConfigurationError("%s needs instance_id: the path names no instance (no segment after 'instances' with one after it)" % asked)
+    if instance_id is None:
+        raise ConfigurationError("%s needs instance_id: the path names no instance (no segment after 'instances' with one after it)" % asked)
     timeout = number_option("wait_timeout", params["wait_timeout"], 1, MAX_WAIT_TIMEOUT, integer=True, unit="seconds")
-    return instance_id, wait_when_busy, timeout
+    return wait_when_busy, timeout
 
 
-def failure_message(method, error, accepted):
+def failure_message(method, error, accepted, outcome=None):
     if isinstance(error, UnsafeToRetryError):
         return "The %s may or may not have been applied: %s" % (method, error)
     status = getattr(error, "status", None)
@@ -372,7 +423,35 @@ def failure_message(method, error, accepted):
     text = "The DMS API call failed: %s" % error
     if isinstance(error, EndpointNotFoundError):
         text += "; or check path"
+    if outcome is not None and outcome.refusal:
+        text += ". Refused for now, nothing applied: %s. when_busy: wait sends it again once the instance is RUNNING with no task" \
+                " running" % outcome.explain_refusal()
+    precondition = refusal_of(error, PRECONDITIONS)
+    if precondition:
+        text += ". %s: a wait for the instance does not lift this" % precondition.describe()
     return text
+
+
+def check_mode_result(result, runner, instance_id, body, wait_when_busy):
+    """What a write would meet if it were sent now (nothing is written): read the instance and its running tasks."""
+    result.update(changed=True, body=body)
+    sending = "Check mode: %s %s not sent" % (result["method"], result["url"])
+    if instance_id is None:
+        result["msg"] = "%s; no instance_id, so whether DMS would refuse it now was not checked" % sending
+        return result
+    preview = runner.preview()
+    obstacles = preview.obstacles()
+    result.update(instance_status=preview.instance_status, running_tasks=preview.running_tasks, would_wait=False)
+    if not obstacles:
+        result["msg"] = "%s; the instance is RUNNING and no task runs, so it would be sent now" % sending
+    elif preview.broken():
+        result.update(changed=False, msg="%s; DMS would refuse it now and no wait ends that: the instance is %s" % (sending, preview.broken()))
+    elif wait_when_busy:
+        result.update(would_wait=True, msg="%s; it would wait until the instance is free (%s), then be sent" % (sending, "; ".join(obstacles)))
+    else:
+        result.update(changed=False, msg="%s; DMS would refuse it now (%s); when_busy: wait would send it once the instance is free"
+                      % (sending, "; ".join(obstacles)))
+    return result
 
 
 def error_result(error):
@@ -390,32 +469,37 @@ def run(module, client):
     body = body_option(params["body"])
     accepted = status_code_option(params["status_code"])
     write = method != "GET"
-    instance_id, wait_when_busy, timeout = waiting_options(params, path, write)
+    batch = is_batch_action(method, path.segments)
+    instance_id = instance_option(params, path, body, batch)
+    wait_when_busy, timeout = waiting_options(params, instance_id, write)
     wait_for_name = required_text("wait_for_name", params["wait_for_name"]) if params["wait_for_name"] is not None else None
     result = dict(NO_ANSWER, method=method, url=client.call_url(path, query))
+    runner = ChangeRunner(client, instance_id, timeout or 0, batch=batch)
     if write and module.check_mode:
-        result.update(changed=True, body=body, msg="Check mode: %s %s not sent" % (method, result["url"]))
-        return result
-    runner = ChangeRunner(client, instance_id, timeout or 0)
+        return check_mode_result(result, runner, instance_id, body, wait_when_busy)
     outcome = ChangeOutcome()
     failure = None
     try:
-        sent_at = runner.send(lambda: client.call(method, path, query, body, write=write, accepted=accepted), outcome, wait_when_busy)
+        sent_at = runner.send(lambda: client.call(method, path, query, body, write=write, accepted=accepted), outcome, wait_when_busy,
+                              task_name=wait_for_name if params["wait"] else None)
+    except NotSentError as error:
+        message = "The %s was not sent%s; reading the tasks before it failed: %s" % (method, "" if outcome.answer is None else " again", error)
+        failure = dict(result, busy_refusals=outcome.refusals, msg=message, **error_result(error))
     except DmsError as error:
-        failure = dict(result, busy_refusals=outcome.busy_refusals, msg=failure_message(method, error, accepted), **error_result(error))
+        failure = dict(result, busy_refusals=outcome.refusals, msg=failure_message(method, error, accepted), **error_result(error))
     if failure:
         # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
         module.fail_json(**failure)
     answer = outcome.answer
     result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
-                  busy_refusals=outcome.busy_refusals)
+                  busy_refusals=outcome.refusals, instance_status=outcome.instance_status, changed=write and outcome.changed)
     if outcome.idle_wait is not None:
         failure = dict(result, waited=outcome.idle_wait.as_result(), **error_result(answer.error))
         module.fail_json(msg="The %s was not sent again: %s" % (method, outcome.message), **failure)
     if answer.error is not None:
-        module.fail_json(msg=failure_message(method, answer.error, accepted), **dict(result, **error_result(answer.error)))
-    # A refusal the user accepts (status_code: [200, 400]) changed nothing.
-    result["changed"] = write and 200 <= answer.status < 300
+        module.fail_json(msg=failure_message(method, answer.error, accepted, outcome), **dict(result, **error_result(answer.error)))
+    if outcome.message:
+        module.fail_json(msg="The %s failed: %s" % (method, outcome.message), **result)
     if params["wait"] and result["changed"]:
         runner.wait_for_task(outcome, sent_at, wait_for_name)
         if outcome.task_wait is not None:

@@ -18,7 +18,7 @@ description:
   - Runs on the controller (it is an action plugin). No module is sent to any host and no C(delegate_to) is needed.
   - Say what to wait for with exactly one of O(task_id) (known tasks, for example the C(job_id) that a change
     returned), O(name) (the newest task of that name), or O(idle=true) (until no task is C(CREATED) or
-    C(EXECUTING), a gate before the next change).
+    C(EXECUTING) and the instance is C(RUNNING), a gate before the next change).
   - Polls about 2 seconds apart at first, then backs off to O(sleep) (see O(sleep)). Where the end can be
     foreseen, polls are placed around it instead, from the C(remain_time) of the progress call (Kafka, RocketMQ;
     read as seconds, which the cloud does not document) or, for O(name) and O(idle), from how long the instance's
@@ -30,7 +30,8 @@ description:
     once, then the tasks created since the wait began), then one show-one call. O(idle) reads the whole
     history once and, on every poll, the first included, the tasks created since the wait began (a task created
     while the history was read lands on a page read already), plus one show-one call per running task not
-    among them. Check mode makes the first poll only.
+    among them, and on a poll that finds no task running, the instance (one request). Check mode makes the first
+    poll only.
   - A task that was seen is C(DELETED) only when DMS answers twice in a row, on two polls, that it does not
     exist. A gateway's 404, flow control and answers of an unexpected shape never count as gone.
   - Throttling (429, and DMS flow control sent as a 404), server errors, answers of an unexpected shape,
@@ -41,9 +42,12 @@ description:
     or for IAM) ends the wait after the client's own retries (O(max_retries)), with the transport error, instead
     of at O(timeout). Once a poll has had an HTTP answer, such errors are retried until O(timeout).
   - A wait that times out says what it saw last and, when a poll failed, the last error.
-  - Each status change is printed as it happens. When a task starts C(EXECUTING), the line has the progress
-    percentage and remaining time where the engine reports them (Kafka, RocketMQ); progress is asked then
-    only, with one short attempt, at most once a poll, and never just before the deadline. A still-waiting
+  - Each status change is printed as it happens, the instance's status too with O(idle=true). When a task starts
+    C(EXECUTING), the line has the progress percentage and remaining time where the engine reports them; progress
+    is asked then only, with one short attempt, at most once a poll, and never just before the deadline. The cloud
+    documents progress only during a Kafka capacity expansion. So it is never asked on a RabbitMQ instance (the first
+    progress call of a wait reads the instance once to know its engine), and never again for a task whose progress
+    call was refused. A still-waiting
     line with the statuses follows every minute without change; it asks for no progress, so that a long wait
     costs no request beyond its polls.
     Use C(-v) to see every poll and failed progress calls. Nothing is printed for a task with C(no_log).
@@ -73,7 +77,11 @@ options:
   idle:
     description:
       - V(true) waits until no task of the instance is C(CREATED) or C(EXECUTING), including tasks that start
-        during the wait. V(false) is refused.
+        during the wait, and the instance is C(RUNNING). V(false) is refused.
+      - An instance can be in a transitional status with no task running (a restart shows C(RESTARTING) for 3 to 15
+        minutes; a resize C(EXTENDING), an upgrade C(UPGRADING)), and the gate waits through it. An instance C(ERROR),
+        C(FROZEN), C(CREATEFAILED) or C(EXTENDEDFAILED) fails the gate at once, naming the status, since no wait ends those.
+        Any other status the cloud does not document is waited through too, and named in the output.
       - Exactly one of O(task_id), O(name) and O(idle) is required.
     type: bool
   created_after:
@@ -330,6 +338,11 @@ history:
   sample:
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "EXECUTING", "seen_at": "2024-05-01T08:00:04.120000+00:00"}
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "SUCCESS", "seen_at": "2024-05-01T08:00:46.020000+00:00"}
+instance_status:
+  description: With O(idle=true), the instance's status as the gate last read it (C(RUNNING) when it passed).
+  returned: with O(idle=true), once the gate found no task running
+  type: str
+  sample: RUNNING
 timed_out:
   description: Whether the wait gave up at O(timeout).
   returned: always

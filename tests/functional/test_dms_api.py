@@ -180,19 +180,19 @@ def test_a_change_while_another_runs_is_refused_and_the_gate_avoids_it(emulator,
     # Long enough that the next task, however slowly ansible-playbook starts it on a busy machine, finds it running.
     emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [12, "SUCCESS"]]))
     run = playbook.run([
-        api("Resize", method="POST", path=RESIZE_PATH, body={"oper_type": "storage", "new_storage_space": 600}),
+        api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION),
         api("Change at once", method="PUT", path=CONFIGS_PATH, body=RETENTION),
         wait("Gate", idle=True),
         api("Change after the gate", method="PUT", path=CONFIGS_PATH, body=RETENTION),
     ])
-    resize, refused, gate, accepted = run.results
-    assert resize["changed"] is True and gate.get("failed") is not True
+    first, refused, gate, accepted = run.results
+    assert first["changed"] is True and gate.get("failed") is not True
     assert refused["failed"] is True and refused["changed"] is False
     for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", refused["request_id"]):
         assert part in refused["msg"]
     assert (refused["status"], refused["json"]["error_code"], refused["error"]["error_code"]) == (400, "DMS.00400017", "DMS.00400017")
     assert accepted["changed"] is True and accepted["job_id"]
-    assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [400, 200], "the refusal is not retried"
+    assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [200, 400, 200], "the refusal is not retried"
     assert_clean(run)
 
 
@@ -204,7 +204,8 @@ def test_check_mode_sends_no_write(emulator, playbook):
     [result] = run.results
     assert (result["changed"], result["status"], result["body"], result["method"]) == (True, None, RETENTION, "PUT")
     assert result["url"] == "%s/v2/%s/instances/%s/configs" % (emulator.url, PROJECT_ID, INSTANCE_ID)
-    assert emulator.requests() == []
+    assert "it would be sent now" in result["msg"] and result["instance_status"] == "RUNNING"
+    assert all(entry["method"] == "GET" for entry in emulator.requests()), "check mode reads the instance and its tasks, and writes nothing"
 
 
 def test_a_write_is_resent_after_throttling_and_never_after_a_server_error(emulator, playbook):
@@ -300,4 +301,114 @@ def test_the_secret_never_shows_at_vvvv(emulator, playbook):
     ], args=["-vvvv"])
     assert "ESTABLISH LOCAL CONNECTION" in run.output or "task path" in run.output.lower(), "the run was at -vvvv"
     assert run.results[0]["changed"] is True and run.results[1]["failed"] is True and run.results[3]["status"] == 200
+    assert_clean(run)
+
+
+# ------------------------------------------------------------------------------------------------
+# Busy means busy: every refusal for now, the batch action's per-instance results, the instance's status
+
+RESTART = {"action": "restart", "instances": [INSTANCE_ID]}
+# A resize in flight: the instance is EXTENDING and a task runs, until 12 s on the instance's clock.
+RESIZE_IN_FLIGHT = {"name": "resizeInstance", "timeline": [[0, "CREATED"], [1, "EXECUTING"], [12, "SUCCESS"]]}
+
+
+def resizing_scenario():
+    document = writes_scenario()
+    document["instances"][0].update(tasks=[RESIZE_IN_FLIGHT], status_timeline=[[0, "EXTENDING"], [12, "RUNNING"]])
+    return document
+
+
+def test_the_restart_recipe_on_a_busy_instance_fails_at_once_and_changes_nothing(emulator, playbook):
+    emulator.load(resizing_scenario())
+    run = playbook.run([api("Restart and wait by name", method="POST", path=RESTART_PATH, body=RESTART, wait=True,
+                            wait_for_name="restartInstance", wait_timeout=600)])
+    result = run.result
+    assert result["failed"] is True and result["changed"] is False and result["waited"] is None
+    assert result["msg"].startswith("The POST failed: DMS refused it for %s (result failed); the instance is EXTENDING" % INSTANCE_ID)
+    assert result["json"] == {"results": [{"result": "failed", "instance": INSTANCE_ID}]} and result["busy_refusals"] == 1
+    assert len(logged(emulator, kind="restart")) == 1 and emulator.count("show") == 0, "no wait for a task that cannot start"
+    assert [entry["clock"] for entry in logged(emulator, kind="instance")][-1] < 12, "failed at once, while the resize still ran"
+    assert_clean(run)
+
+
+def test_the_restart_recipe_with_when_busy_wait_restarts_once_the_instance_is_free(emulator, playbook):
+    emulator.load(resizing_scenario())
+    run = playbook.run([api("Restart once free, and wait", method="POST", path=RESTART_PATH, body=RESTART, when_busy="wait",
+                            wait=True, wait_for_name="restartInstance", wait_timeout=600)], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    result = run.result
+    assert result["changed"] is True and result["busy_refusals"] == 1 and result["json"]["results"][0]["result"] == "success"
+    assert (result["waited"]["status"], result["waited"]["task"]["name"]) == ("SUCCESS", "restartInstance")
+    restarts = logged(emulator, kind="restart")
+    assert len(restarts) == 2
+    # The second restart went out after a read that found the instance RUNNING, which it is from 12 s on.
+    reads_before = [entry for entry in logged(emulator, kind="instance") if entry["seq"] < restarts[1]["seq"]]
+    assert reads_before and reads_before[-1]["clock"] >= 12
+    assert_clean(run)
+
+
+def restart_in_flight_scenario():
+    """A restart runs its task for 2 s, but the instance stays RESTARTING until 10 s (no task runs meanwhile)."""
+    document = writes_scenario()
+    document["write_tasks"]["restart"] = {"timeline": [[0, "CREATED"], [0.5, "EXECUTING"], [2, "SUCCESS"]],
+                                          "instance_status": [[0, "RESTARTING"], [10, "RUNNING"]]}
+    return document
+
+
+def test_a_change_after_a_restart_waits_until_the_instance_is_running_again(emulator, playbook):
+    emulator.load(restart_in_flight_scenario())
+    run = playbook.run([
+        api("Restart", method="POST", path=RESTART_PATH, body=RESTART),
+        api("Change once the instance takes it", method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait", wait=True,
+            wait_timeout=600),
+    ], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    restart, change = run.results
+    assert restart["changed"] is True and change["changed"] is True and change["waited"]["status"] == "SUCCESS"
+    changes = logged(emulator, kind="modify_configs")
+    assert [entry["status"] for entry in changes] == [400, 200] and change["busy_refusals"] == 1
+    assert changes[1]["clock"] >= 10, "sent again only once the instance was RUNNING"
+    assert change["instance_status"] == "RUNNING"
+    assert_clean(run)
+
+
+def test_a_change_refused_during_a_restart_names_the_code_and_the_status(emulator, playbook):
+    emulator.load(restart_in_flight_scenario())
+    run = playbook.run([
+        api("Restart", method="POST", path=RESTART_PATH, body=RESTART),
+        api("Change at once", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+    ])
+    change = run.results[1]
+    assert change["failed"] is True and change["changed"] is False and change["error"]["error_code"] == "DMS.00400026"
+    assert "DMS.00400026" in change["msg"] and "the instance is RESTARTING" in change["msg"] and "when_busy: wait" in change["msg"]
+    assert change["instance_status"] == "RESTARTING" and len(logged(emulator, kind="modify_configs")) == 1
+    assert_clean(run)
+
+
+@pytest.mark.parametrize("code", ["CBC.99003651", "DMS.00400108"])
+def test_a_refusal_nothing_visible_explains_is_sent_again_until_taken(emulator, playbook, code):
+    emulator.load(writes_scenario(faults=[{"kind": "modify_configs", "times": 2, "status": 400,
+                                           "body": {"error_code": code, "error_msg": "Try again later."}}]))
+    run = playbook.run([api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait", wait=True, wait_timeout=600)],
+                       ignore_errors=False)
+    assert run.returncode == 0, run.output
+    assert run.result["changed"] is True and run.result["busy_refusals"] == 2
+    assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [400, 400, 200]
+    assert_clean(run)
+
+
+@pytest.mark.every_core
+def test_check_mode_says_a_busy_instance_would_refuse_the_change_now(emulator, playbook):
+    emulator.load(resizing_scenario())
+    run = playbook.run([
+        api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION),
+        api("Change, queued", method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait"),
+    ], check=True, ignore_errors=False)
+    assert run.returncode == 0, run.output
+    refused, queued = run.results
+    assert (refused["changed"], refused["would_wait"], refused["instance_status"]) == (False, False, "EXTENDING")
+    assert "DMS would refuse it now (resizeInstance (ID " in refused["msg"] and "the instance is EXTENDING" in refused["msg"]
+    assert (queued["changed"], queued["would_wait"]) == (True, True)
+    assert [task["name"] for task in queued["running_tasks"]] == ["resizeInstance"]
+    assert all(entry["method"] == "GET" for entry in emulator.requests()), "check mode writes nothing"
     assert_clean(run)

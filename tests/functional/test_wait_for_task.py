@@ -102,6 +102,12 @@ def assert_history_order(history, task_id, final):
     return statuses
 
 
+def calls_of_wait(entries):
+    """The requests of a wait by ID whose log entries naming its tasks are ``entries``: those, and the read of the instance
+    (which names no task) that tells its engine before its first progress call."""
+    return len(entries) + (1 if any(entry["kind"] == "progress" for entry in entries) else 0)
+
+
 def assert_progress_once_per_task(requests, task_ids):
     """Progress reads only decorate a task's change to EXECUTING: at most once per task, never retried."""
     progress = [entry["task_id"] for entry in requests if entry["kind"] == "progress"]
@@ -110,7 +116,8 @@ def assert_progress_once_per_task(requests, task_ids):
 
 def assert_gate_reads(requests, task_ids):
     """A gate over a short history: the whole history once (one page), then one "created since" page per poll (the first
-    poll included), no show.
+    poll included), no show; the instance read on the polls that find no task running, and once for its engine before
+    the first progress call.
 
     The tracked tasks were created during the wait, so they are on each of those pages and need no read of their own.
     """
@@ -120,7 +127,8 @@ def assert_gate_reads(requests, task_ids):
     assert "begin_time" not in lists[0]["query"], "the first poll reads the whole history"
     assert all("begin_time" in entry["query"] for entry in lists[1:]), "later polls read only what was created since"
     assert_progress_once_per_task(requests, task_ids)
-    assert len(lists) + len([entry for entry in requests if entry["kind"] == "progress"]) == len(requests)
+    assert len(lists) + len([entry for entry in requests if entry["kind"] in ("progress", "instance")]) == len(requests)
+    assert requests[-1]["kind"] == "instance", "the gate passes on a read of the instance, after its tasks"
 
 
 def shared_run(tmp_path_factory, run_once, name, tasks_scenario, tasks, args=()):
@@ -144,7 +152,7 @@ SUCCESS_TIMELINE = [[0, "CREATED"], [1, "EXECUTING"], [5, "SUCCESS"]]
 def test_success_single_id(emulator, playbook):
     """CREATED -> EXECUTING -> SUCCESS: the full result, polls matching the log, only show calls, progress lines."""
     emulator.load(scenario(tasks=[
-        {"id": "t-success", "name": NAME, "timeline": SUCCESS_TIMELINE},
+        {"id": "t-success", "name": NAME, "timeline": SUCCESS_TIMELINE, "progress": True},
         {"id": "t-secretive", "name": "kafkaClientQuotaCreate", "timeline": [[0, "EXECUTING"], [1, "SUCCESS"]]},
         {"name": NAME, "status": "SUCCESS", "created_offset": -600, "duration": 30},
     ]))
@@ -163,11 +171,11 @@ def test_success_single_id(emulator, playbook):
 
     requests = logged(emulator, task_id="t-success")
     assert result["polls"] == len(logged(emulator, task_id="t-success", kind="show")), "one show call per poll"
-    assert result["api_calls"] == len(requests)
+    assert result["api_calls"] == calls_of_wait(requests)
     assert kinds(requests) in (["show"], ["progress", "show"])
-    assert run.results[1]["api_calls"] == len(logged(emulator, task_id="t-secretive"))
+    assert run.results[1]["api_calls"] == calls_of_wait(logged(emulator, task_id="t-secretive"))
     assert logged(emulator, kind="list") == [] and logged(emulator, kind="iam") == []
-    assert len(logged(emulator)) == len(requests) + len(logged(emulator, task_id="t-secretive"))
+    assert len(logged(emulator)) == result["api_calls"] + run.results[1]["api_calls"]
 
     # History: the first status seen, then one entry per change the polls observed.
     statuses = assert_history_order(result["history"], "t-success", "SUCCESS")
@@ -232,7 +240,7 @@ def test_failing_status_fails_naming_task_id_status_and_elapsed(endings, title):
     assert abs(seconds_in(message) - result["elapsed"]) <= 0.1, message
     of_task = [entry for entry in requests if entry["task_id"] == task["id"]]
     assert result["polls"] == len([entry for entry in of_task if entry["kind"] == "show"])
-    assert result["api_calls"] == len(of_task)
+    assert result["api_calls"] == calls_of_wait(of_task)
     assert_no_traceback(run, result)
 
 
@@ -271,7 +279,7 @@ def test_timeout_fails_naming_task_last_status_and_timeout(endings):
     shows = len([entry for entry in of_task if entry["kind"] == "show"])
     # On a busy machine the poll due at the deadline may start after its grace: it then sends nothing, and counts.
     assert shows <= result["polls"] <= shows + 1
-    assert result["api_calls"] == len(of_task)
+    assert result["api_calls"] == calls_of_wait(of_task)
     # The last poll may start up to FINAL_POLL_GRACE (1 s) after the deadline, never later (plus 1 s for the answer).
     assert of_task[-1]["clock"] - of_task[0]["clock"] <= 3 + 1 + 1, [entry["clock"] for entry in of_task]
     assert_no_traceback(run, result)
@@ -310,12 +318,12 @@ def test_by_name_waits_for_a_late_task_and_ignores_an_older_one(emulator, playbo
     assert first["api_calls"] + second["api_calls"] == len(requests)
     first_requests, second_requests = requests[:first["api_calls"]], requests[first["api_calls"]:]
     for result, of_wait in ((first, first_requests), (second, second_requests)):
-        assert result["polls"] == len([entry for entry in of_wait if entry["kind"] != "progress"]), "one read per poll"
+        assert result["polls"] == len([entry for entry in of_wait if entry["kind"] not in ("progress", "instance")]), "one read per poll"
         lists = [entry for entry in of_wait if entry["kind"] == "list"]
         # Until it is seen: only the tasks created since created_after (sent a day wider), one page; then by ID.
         assert lists and all(entry["query"].get("begin_time") == (started - timedelta(days=1)).strftime("%Y%m%d%H%M%S") for entry in lists)
         assert all(entry["query"]["start"] == "1" for entry in lists)
-        assert kinds(of_wait[len(lists):]) in ([], ["show"], ["progress", "show"]), "the listing stops once the task is seen"
+        assert kinds(of_wait[len(lists):]) in ([], ["show"], ["instance", "progress", "show"]), "the listing stops once the task is seen"
     assert first_requests[0]["kind"] == "list" and first_requests[0]["clock"] < APPEARS, "the wait began before the task appeared"
     assert logged(emulator, task_id="t-old") == []
 
@@ -342,7 +350,7 @@ def test_several_ids_cost_one_show_call_per_unfinished_task_per_poll(emulator, p
 
     requests = emulator.requests()
     assert result["api_calls"] == len(requests)
-    assert kinds(requests) in (["show"], ["progress", "show"]), "never a listing"
+    assert kinds(requests) in (["show"], ["instance", "progress", "show"]), "never a listing"
     assert_progress_once_per_task(requests, ["t-first", "t-second"])
     first, second = logged(emulator, task_id="t-first", kind="show"), logged(emulator, task_id="t-second", kind="show")
     # Each poll reads every task that has not ended, in the order given: t-first until it was seen SUCCESS, t-second to the end.
@@ -351,7 +359,7 @@ def test_several_ids_cost_one_show_call_per_unfinished_task_per_poll(emulator, p
     assert result["polls"] == len(second)
     assert len(second) > len(first) >= 1, "t-first ends 9 s before t-second and is not read after it was seen ended"
     assert first[-1]["clock"] >= 1 and all(entry["clock"] < 1.5 for entry in first[:-1]), [entry["clock"] for entry in first]
-    assert all(entry["status"] == 200 for entry in requests)
+    assert all(entry["status"] == 200 for entry in requests if entry["kind"] != "progress"), "progress is refused outside a resize"
 
 
 GATE_FIRST = [[0, "EXECUTING"], [3, "SUCCESS"]]
@@ -388,8 +396,9 @@ def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, p
     assert not at_once.get("failed"), at_once["msg"]
     assert at_once["tasks"] == [] and at_once["history"] == [] and at_once["timed_out"] is False
     idle_requests = logged(emulator, instance=idle)
-    assert [(entry["kind"], "begin_time" in entry["query"]) for entry in idle_requests] == [("list", False), ("list", True)]
-    assert (at_once["polls"], at_once["api_calls"]) == (1, 2)
+    assert [(entry["kind"], "begin_time" in entry["query"]) for entry in idle_requests] == [
+        ("list", False), ("list", True), ("instance", False)]
+    assert (at_once["polls"], at_once["api_calls"], at_once["instance_status"]) == (1, 3, "RUNNING")
 
 
 def test_gate_never_says_idle_while_a_task_created_during_its_first_read_runs(emulator, playbook):
@@ -410,6 +419,39 @@ def test_gate_never_says_idle_while_a_task_created_during_its_first_read_runs(em
     # The first poll: the whole history (ten full pages and the empty eleventh), then the tasks created since it began.
     history = [entry for entry in lists if "begin_time" not in entry["query"]]
     assert len(history) >= 11 and "begin_time" in lists[len(history)]["query"]
+
+
+def test_gate_waits_through_a_restart_that_runs_no_task(emulator, playbook):
+    restarting = [[0, "RESTARTING"], [6, "RUNNING"]]
+    emulator.load(instances_scenario({INSTANCE_ID: {"tasks": [{"name": NAME, "status": "SUCCESS", "created_offset": -600}],
+                                                    "status_timeline": restarting}}))
+    run = playbook.run([wait("Gate", idle=True, timeout=120)])
+    gate = run.result
+    assert_wait_returns(gate)
+    assert not gate.get("failed"), gate["msg"]
+    assert gate["instance_status"] == "RUNNING" and gate["tasks"] == [] and "RUNNING, and no task is CREATED or EXECUTING" in gate["msg"]
+    reads = logged(emulator, kind="instance")
+    assert len(reads) == gate["polls"] >= 2 and reads[-1]["clock"] >= 6 > reads[0]["clock"]
+    assert lines_naming(run.output, "instance RESTARTING") and lines_naming(run.output, "instance RESTARTING -> RUNNING")
+
+
+@pytest.mark.every_core
+def test_gate_fails_at_once_on_a_frozen_instance(emulator, playbook):
+    emulator.load(instances_scenario({INSTANCE_ID: {"tasks": [], "status": "FROZEN"}}))
+    run = playbook.run([wait("Gate", idle=True, timeout=600)])
+    gate = run.result
+    assert_wait_returns(gate)
+    assert gate["failed"] is True and gate["timed_out"] is False and gate["polls"] == 1 and gate["instance_status"] == "FROZEN"
+    assert gate["msg"].startswith("Instance %s is FROZEN: " % INSTANCE_ID) and "failed at once" in gate["msg"]
+    assert len(logged(emulator, kind="instance")) == 1
+
+
+def test_a_wait_on_a_rabbitmq_task_asks_no_progress(emulator, playbook):
+    emulator.load(scenario(engine="rabbitmq", tasks=[{"id": "r" * 32, "name": "rabbitmqPluginModify",
+                                                      "timeline": [[0, "CREATED"], [1, "EXECUTING"], [5, "SUCCESS"]]}]))
+    run = playbook.run([wait("Wait", task_id="r" * 32, timeout=60)])
+    assert run.result["status"] == "SUCCESS", run.result["msg"]
+    assert emulator.count("progress") == 0 and len(logged(emulator, kind="instance")) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -484,7 +526,8 @@ def test_transient_faults_are_retried_within_the_timeout(emulator, playbook):
         requests = logged(emulator, instance=instance)
         assert [entry["fault"] for entry in requests if entry["fault"]] == [expected_fault[label]], "%s: %r" % (label, requests)
         assert result["api_calls"] == len(requests), label
-        assert all(entry["status"] == 200 for entry in requests if not entry["fault"]), label
+        # Progress is refused outside a capacity expansion; every read of the tasks and the instance succeeded.
+        assert all(entry["status"] == 200 for entry in requests if not entry["fault"] and entry["kind"] != "progress"), label
     # Dropped and slow: one failed attempt, then the retry inside the same poll (the slow answer was given up after
     # request_timeout). Unavailable, with max_retries 0: the failed poll read nothing more, the next one read both tasks.
     for label in ("dropped", "slow"):
@@ -646,7 +689,8 @@ def test_environment_credentials_work_and_stay_secret(emulator, playbook):
     assert failed["failed"] is True and failed["status"] == "FAILED"
     assert lines_naming(run.output, "s-ok"), "progress lines were printed"
     requests = emulator.requests()
-    assert requests and all(entry["auth"] == "aksk" and entry["status"] == 200 for entry in requests)
+    assert requests and all(entry["auth"] == "aksk" for entry in requests)
+    assert all(entry["status"] == 200 for entry in requests if entry["kind"] != "progress"), "progress is refused outside a resize"
     assert_canary_absent(run)
 
 

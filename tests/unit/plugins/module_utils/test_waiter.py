@@ -26,6 +26,7 @@ PAGE_SIZE = 100
 NEUTRAL = 0.5  # rng value that gives no jitter
 EPS = 1e-9
 MAX_SLEEPS = 2000  # no wait here needs this many pauses; a broken loop fails instead of hanging
+NOT_TASK_READS = ("progress", "instance")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -107,10 +108,13 @@ class FakeDms:
     may return one too. ``fail_cost`` is fake time a failing call uses (retries inside the HTTP client).
     """
 
-    def __init__(self, clock, tasks=(), progress=None, fail_cost=0.0):
+    def __init__(self, clock, tasks=(), progress=None, fail_cost=0.0, instance_status="RUNNING", engine="kafka"):
         self.clock = clock
         self.tasks = list(tasks)
         self.progress = dict(progress or {})  # task id -> dict, None, an exception, or a callable(t)
+        # The instance's status: a string, or a timeline [(t, status)] like a task's; its engine as the answer names it.
+        self.instance_status = instance_status
+        self.engine = engine
         self.faults = {}
         self.fault_when = None
         self.fail_cost = fail_cost
@@ -162,6 +166,13 @@ class FakeDms:
             yield task
         listing.require_complete()
 
+    def get_instance(self, instance_id, deadline=None):
+        self._call("instance", None, instance_id, deadline)
+        status = self.instance_status
+        if not isinstance(status, str):
+            status = FakeTask("instance", "instance", status).status_at(self.clock.t)
+        return {"instance_id": instance_id, "status": status, "engine": self.engine}
+
     def get_task_progress(self, instance_id, task_id, deadline=None):
         self._call("progress", task_id, instance_id, deadline)
         value = self.progress.get(task_id)
@@ -177,17 +188,21 @@ class FakeDms:
         return [kind for kind, detail, t in self.log]
 
     def reads(self):
-        """The calls that read tasks (get, list and since pages), without the progress calls."""
-        return [kind for kind in self.kinds() if kind != "progress"]
+        """The calls that read tasks (get, list and since pages), without the progress calls and the instance reads."""
+        return [kind for kind in self.kinds() if kind not in NOT_TASK_READS]
 
     def progress_asked(self):
         return [detail for kind, detail, t in self.log if kind == "progress"]
+
+    def instance_reads(self):
+        """The fake times the instance was read at."""
+        return [t for kind, detail, t in self.log if kind == "instance"]
 
     def polls(self):
         """Task reads grouped by the fake time they were made at (one group per poll when calls take no time)."""
         groups = []
         for kind, detail, t in self.log:
-            if kind == "progress":
+            if kind in NOT_TASK_READS:
                 continue
             if groups and abs(groups[-1][0] - t) < EPS:
                 groups[-1][1].append((kind, detail))
@@ -254,6 +269,9 @@ class Recorder(WaitListener):
 
     def progress_failed(self, error, elapsed):
         self.events.append(("progress_failed", self.clock.t, error, elapsed))
+
+    def instance_changed(self, status, previous, elapsed):
+        self.events.append(("instance", self.clock.t, previous, status, elapsed))
 
     def of(self, event):
         return [item for item in self.events if item[0] == event]
@@ -700,10 +718,10 @@ def test_authentication_error_ends_the_wait_at_once(clock, options):
 
 def test_authentication_error_later_in_the_wait_keeps_what_was_seen(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING")])], task_ids=["t1"])
-    dms.faults[3] = auth_error()
+    dms.faults[4] = auth_error()  # calls 2 and 3 read the instance's engine and ask for progress
     outcome = waiter.wait()
     assert outcome.failed and isinstance(outcome.error, AuthenticationError)
-    assert dms.calls == 3
+    assert dms.calls == 4
     assert [entry["status"] for entry in outcome.history] == ["EXECUTING"] and outcome.as_result()["status"] == "EXECUTING"
 
 
@@ -721,7 +739,7 @@ def test_no_such_api_on_the_first_poll_is_a_configuration_error_at_once(clock):
 
 def test_no_such_api_after_good_polls_is_a_gateway_hiccup_not_a_gone_task(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (12, "SUCCESS")])], task_ids=["t1"])
-    dms.faults.update({3: endpoint_not_found(), 4: endpoint_not_found()})  # call 2 asks for progress
+    dms.faults.update({4: endpoint_not_found(), 5: endpoint_not_found()})  # calls 2 and 3 read the engine and ask for progress
     outcome = waiter.wait()
     assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
     assert [type(event[2]) for event in listener.of("failed")] == [EndpointNotFoundError, EndpointNotFoundError]
@@ -753,7 +771,8 @@ def test_one_id_uses_get_task_only(clock):
     outcome = waiter.wait()
     assert set(dms.reads()) == {"get"} and dms.progress_asked() == ["t1"]
     assert all(calls == [("get", "t1")] for t, calls in dms.polls())
-    assert outcome.api_calls == dms.calls == len(dms.polls()) + 1
+    # Besides the polls: one read of the instance, to know its engine has progress, and the progress call.
+    assert outcome.api_calls == dms.calls == len(dms.polls()) + 2 and dms.instance_reads() == [0.0]
 
 
 def test_several_ids_cost_one_show_per_unfinished_task_per_poll(clock):
@@ -886,8 +905,9 @@ def test_gate_on_an_idle_instance_returns_after_one_scan(clock):
     dms, listener, waiter = make(clock, old_tasks(250) + [FakeTask("bad", "resize", [(-50, "FAILED")])], idle=True)
     outcome = waiter.wait()
     assert not outcome.failed and not outcome.timed_out
-    assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0), ("since", 1, 0.0)]
-    assert clock.sleeps == [] and outcome.tasks == [] and outcome.api_calls == 4
+    assert dms.log == [("list", 1, 0.0), ("list", 2, 0.0), ("list", 3, 0.0), ("since", 1, 0.0), ("instance", None, 0.0)]
+    assert clock.sleeps == [] and outcome.tasks == [] and outcome.api_calls == 5
+    assert outcome.as_result()["instance_status"] == "RUNNING" and "RUNNING" in outcome.message
 
 
 def test_gate_never_passes_on_a_first_poll_that_a_task_created_while_paging_escaped(clock):
@@ -902,6 +922,79 @@ def test_gate_never_passes_on_a_first_poll_that_a_task_created_while_paging_esca
     assert not outcome.failed and [(task["id"], task["status"]) for task in outcome.tasks] == [("new", "SUCCESS")]
     assert outcome.elapsed >= 20 and outcome.polls > 1
     assert dms.polls()[0][1] == [("list", 1), ("list", 2), ("list", 3), ("since", 1)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The gate and the instance's status
+
+
+def test_gate_waits_through_a_restart_that_runs_no_task(clock):
+    """RESTARTING with no task CREATED or EXECUTING: the tasks alone would say idle at once."""
+    dms, listener, waiter = make(clock, old_tasks(3), idle=True)
+    dms.instance_status = [(0, "RESTARTING"), (95, "RUNNING")]
+    outcome = waiter.wait()
+    assert not outcome.failed and 95 <= clock.t <= 95 + 10
+    assert outcome.as_result()["instance_status"] == "RUNNING"
+    assert [(event[2], event[3]) for event in listener.of("instance")] == [(None, "RESTARTING"), ("RESTARTING", "RUNNING")]
+    # One read of the instance a poll, as each poll found no task running.
+    assert dms.instance_reads() == dms.poll_times()
+
+
+def test_gate_reads_the_instance_only_on_polls_that_find_no_task_running(clock):
+    dms, listener, waiter = make(clock, [FakeTask("a", "resize", [(-10, "EXECUTING"), (41, "SUCCESS")])], idle=True)
+    dms.instance_status = [(0, "EXTENDING"), (50, "RUNNING")]
+    outcome = waiter.wait()
+    assert not outcome.failed and 50 <= clock.t <= 60
+    running_polls = [t for t in dms.poll_times() if t < 41]
+    # The progress call reads the instance once (its engine), at the first poll; then none until the task has ended.
+    assert [t for t in dms.instance_reads() if t < 41] == running_polls[:1]
+    assert all(t >= 41 for t in dms.instance_reads()[1:])
+    # What that read for the engine saw is no news of the gate's: the status is told once no task runs.
+    assert [(event[1] >= 41, event[3]) for event in listener.of("instance")] == [(True, "EXTENDING"), (True, "RUNNING")]
+    told = [(event[0], event[-3] if event[0] == "instance" else event[4]) for event in listener.events if event[0] in ("changed", "instance")]
+    assert told.index(("changed", "SUCCESS")) < told.index(("instance", "EXTENDING")), "the task's end, then the instance it left"
+
+
+@pytest.mark.parametrize("status", ["FROZEN", "ERROR", "CREATEFAILED", "EXTENDEDFAILED"])
+def test_gate_fails_at_once_on_a_status_no_wait_ends(clock, status):
+    dms, listener, waiter = make(clock, old_tasks(2), idle=True)
+    dms.instance_status = status
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out and clock.sleeps == []
+    assert outcome.message.startswith("Instance %s is %s: " % (INSTANCE, status)) and "failed at once" in outcome.message
+    assert outcome.as_result()["instance_status"] == status
+
+
+def test_gate_on_a_status_the_cloud_does_not_document_waits_and_names_it(clock):
+    dms, listener, waiter = make(clock, [], idle=True, timeout=60.0)
+    dms.instance_status = "HIBERNATING"
+    outcome = waiter.wait()
+    assert outcome.timed_out and "the instance HIBERNATING" in outcome.message
+    assert "every CREATED or EXECUTING task to end and the instance to be RUNNING" in outcome.message
+
+
+def test_gate_takes_an_instance_answer_it_cannot_read_as_a_failed_poll_never_as_running(clock):
+    dms, listener, waiter = make(clock, [], idle=True)
+    broken = RetriesExhausted(MalformedAnswerError("HTTP 200 with an answer of an unexpected shape: the instance has no 'status'",
+                                                   "GET", "http://127.0.0.1/v2/p/instances/i"), 3)
+    dms.fault_when = lambda kind, number, t: broken if kind == "instance" and t < 20 else None
+    outcome = waiter.wait()
+    assert not outcome.failed and clock.t >= 20
+    assert all(isinstance(event[2], RetriesExhausted) for event in listener.of("failed")) and listener.of("failed")
+
+
+def test_waits_for_tasks_never_read_the_instance_status(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (12, "SUCCESS")])], task_ids=["t1"])
+    dms.instance_status = "FROZEN"  # a task wait is about its task: the status is the gate's business
+    outcome = waiter.wait()
+    assert not outcome.failed and "instance_status" not in outcome.as_result()
+
+
+def test_no_progress_is_asked_on_a_rabbitmq_instance(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "rabbitmqPluginModify", [(0, "EXECUTING"), (12, "SUCCESS")])], task_ids=["t1"])
+    dms.engine = "rabbitmq"
+    outcome = waiter.wait()
+    assert not outcome.failed and dms.progress_asked() == [] and dms.instance_reads() == [0.0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ PROJECT = "0123456789abcdef0123456789abcdef"
 REGION = "ap-southeast-1"
 CONFIGS_PATH = "/v2/%s/instances/%s/configs" % (PROJECT, INSTANCE)
 CONFIGS = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
+INSTANCE_PATH = "/v2/%s/instances/%s" % (PROJECT, INSTANCE)
 BUSY = Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-busy"})
 
 
@@ -117,16 +118,26 @@ def test_a_write_with_an_accepted_error_status_is_no_change(run_main, server):
 
 
 def test_a_refused_write_fails_with_everything_the_api_said(run_main, server):
-    server.replies.append(BUSY)
+    server.replies.extend([BUSY, Reply(200, {"instance_id": INSTANCE, "status": "EXTENDING", "engine": "kafka"})])
     run = run_main(method="PUT", body=CONFIGS)
     result = run.result
     assert run.code == 1 and result["failed"] is True and result["changed"] is False
-    for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", "req-busy", "PUT", CONFIGS_PATH):
+    for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", "req-busy", "PUT", CONFIGS_PATH,
+                 "another task of the instance is still running", "the instance is EXTENDING", "when_busy: wait"):
         assert part in result["msg"]
     assert (result["status"], result["json"], result["request_id"]) == (400, BUSY.body, "req-busy")
     assert result["error"] == {"http_status": 400, "error_code": "DMS.00400017", "error_msg": "Job task is still running.",
                                "request_id": "req-busy"}
-    assert len(server.requests) == 1
+    assert result["instance_status"] == "EXTENDING" and result["busy_refusals"] == 1
+    assert [(request.method, request.path) for request in server.requests] == [("PUT", CONFIGS_PATH), ("GET", INSTANCE_PATH)]
+
+
+@pytest.mark.parametrize("code", ["DMS.00400052", "DMS.00400099"])
+def test_a_precondition_refusal_fails_at_once_with_its_meaning(run_main, server, code):
+    server.replies.append(Reply(400, {"error_code": code, "error_msg": "Refused."}))
+    run = run_main(method="POST", body={}, when_busy="wait")
+    assert run.code == 1 and run.result["busy_refusals"] == 0 and len(server.requests) == 1
+    assert "a wait for the instance does not lift this" in run.result["msg"]
 
 
 def test_a_success_outside_status_code_fails_saying_so(run_main, server):
@@ -203,14 +214,61 @@ def test_a_write_that_timed_out_is_never_sent_again(run_main, server):
 # Check mode
 
 
+def dms_reads(tasks=(), status="RUNNING"):
+    """Answers to the reads of check mode: the instance's tasks (every listing) and the instance."""
+    def respond(request):
+        if request.method != "GET":
+            return Reply(418, {"error_code": "TEST.418", "error_msg": "check mode sent a write"})
+        if request.path == INSTANCE_PATH:
+            return Reply(200, {"instance_id": INSTANCE, "status": status, "engine": "kafka"})
+        return Reply(200, {"task_count": str(len(tasks)), "tasks": list(tasks)})
+    return respond
+
+
+def running_task(task_id="f" * 32, name="resizeInstance"):
+    return {"id": task_id, "name": name, "status": "EXECUTING", "params": "{}", "created_at": "2024-05-01T12:00:00.000Z",
+            "updated_at": "2024-05-01T12:00:01.000Z", "user_name": "u", "user_id": "i"}
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_check_mode_sends_no_write_and_says_what_it_would_have_sent(run_main, server, method):
+    server.respond = dms_reads()
     run = run_main(method=method, body=CONFIGS, query={"force": True}, _ansible_check_mode=True)
-    assert run.code == 0 and server.requests == []
+    assert run.code == 0 and server.requests and all(request.method == "GET" for request in server.requests)
     result = run.result
     assert (result["changed"], result["method"], result["body"], result["status"]) == (True, method, CONFIGS, None)
     assert result["url"] == "%s%s?force=true" % (server.url, CONFIGS_PATH)
-    assert "not sent" in result["msg"]
+    assert "not sent" in result["msg"] and "it would be sent now" in result["msg"]
+    assert (result["instance_status"], result["running_tasks"], result["would_wait"]) == ("RUNNING", [], False)
+
+
+@pytest.mark.parametrize("when_busy, changed, would_wait, says", [
+    ("fail", False, False, "DMS would refuse it now (resizeInstance (ID %s) EXECUTING; the instance is EXTENDING); when_busy: wait"
+                           " would send it once the instance is free" % ("f" * 32)),
+    ("wait", True, True, "it would wait until the instance is free (resizeInstance (ID %s) EXECUTING; the instance is EXTENDING),"
+                         " then be sent" % ("f" * 32)),
+])
+def test_check_mode_says_whether_a_busy_instance_would_refuse_the_change_now(run_main, server, when_busy, changed, would_wait, says):
+    server.respond = dms_reads([running_task()], status="EXTENDING")
+    run = run_main(method="PUT", body=CONFIGS, when_busy=when_busy, _ansible_check_mode=True)
+    result = run.result
+    assert run.code == 0 and all(request.method == "GET" for request in server.requests)
+    assert (result["changed"], result["would_wait"], result["instance_status"]) == (changed, would_wait, "EXTENDING")
+    assert [task["id"] for task in result["running_tasks"]] == ["f" * 32] and says in result["msg"]
+
+
+def test_check_mode_on_a_frozen_instance_says_no_wait_would_help(run_main, server):
+    server.respond = dms_reads(status="FROZEN")
+    run = run_main(method="PUT", body=CONFIGS, when_busy="wait", _ansible_check_mode=True)
+    assert run.code == 0 and run.result["changed"] is False and run.result["would_wait"] is False
+    assert "no wait ends that: the instance is FROZEN: " in run.result["msg"]
+
+
+def test_check_mode_without_an_instance_reads_nothing_and_says_so(run_main, server):
+    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={"action": "restart", "instances": ["a", "b"]},
+                   _ansible_check_mode=True)
+    assert run.code == 0 and server.requests == [] and run.result["changed"] is True
+    assert "whether DMS would refuse it now was not checked" in run.result["msg"]
 
 
 def test_check_mode_sends_a_read(run_main, server):
@@ -222,8 +280,8 @@ def test_check_mode_sends_a_read(run_main, server):
 
 def test_check_mode_still_looks_the_project_id_up(run_main, server):
     server.replies.append(Reply(200, {"projects": [{"id": "looked-up", "name": REGION}]}))
-    run = run_main(method="PUT", body=CONFIGS, project_id=None, _ansible_check_mode=True)
-    assert run.code == 0 and run.result["url"] == "%s/v2/looked-up/instances/%s/configs" % (server.url, INSTANCE)
+    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={}, project_id=None, _ansible_check_mode=True)
+    assert run.code == 0 and run.result["url"] == "%s/v2/looked-up/instances/action" % server.url
     assert [request.path for request in server.requests] == ["/v3/projects"]
 
 
