@@ -19,26 +19,17 @@ from ansible.utils.display import Display
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    COMMON_OPTIONS, argument_spec, connection_settings, number_option, path_segment_option, required_text, time_option,
-)
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS, connection_settings
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import BAD_STATUSES, FINAL_STATUSES
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, WaitListener
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, WaitLimits, WaitListener, make_tracker
+from ansible_collections.hwcloud.dms.plugins.modules.wait_for_task import DOCUMENTATION
+from ansible_collections.hwcloud.dms.plugins.plugin_utils.doc_spec import argument_spec_from_doc
 
 display = Display()
 
-ARGUMENT_SPEC = argument_spec(
-    instance_id=dict(type="str", required=True),
-    task_id=dict(type="list", elements="str"),
-    name=dict(type="str"),
-    idle=dict(type="bool"),
-    created_after=dict(type="str"),
-    timeout=dict(type="int", default=1800),
-    delay=dict(type="int", default=0),
-    sleep=dict(type="int", default=10),
-    fail_on_status=dict(type="list", elements="str", choices=list(FINAL_STATUSES), default=list(BAD_STATUSES)),
-)
+ARGUMENT_SPEC = argument_spec_from_doc(DOCUMENTATION)
 REQUIRED_BY = {"created_after": "name"}
 MAX_TIMEOUT = 7 * 24 * 3600
 MAX_SLEEP = 3600
@@ -55,13 +46,13 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
-        super().run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
         secrets = _secret_values(self._task.args)
         try:
-            result = self._run((task_vars or {}).get("inventory_hostname", "localhost"))
+            waited = self._run((task_vars or {}).get("inventory_hostname", "localhost"))
         except ConfigurationError as error:
-            result = {"failed": True, "msg": str(error)}
-        result = dict(ALWAYS_RETURNED, **result)
+            waited = {"failed": True, "msg": str(error)}
+        result.update(ALWAYS_RETURNED, **waited)
         result["changed"] = False
         return redact(remove_values(result, secrets), secret_forms(secrets))
 
@@ -77,7 +68,7 @@ class ActionModule(ActionBase):
             # ansible-core's type conversion overflows on an infinite integer or an integer beyond any float.
             names = [name for name, spec in ARGUMENT_SPEC.items() if spec["type"] in ("int", "float") and _unconvertible(self._task.args.get(name))]
             return {"failed": True, "msg": "%s must be a number within its documented range" % " and ".join(names or ["a numeric option"])}
-        _check_mode_options(params)
+        _wait_target_options(params)
         if REQUESTS_IMPORT_ERROR is not None:
             return {"failed": True, "msg": "hwcloud.dms.wait_for_task needs the Python library requests on the controller: %s" % REQUESTS_IMPORT_ERROR}
         timeout = number_option("timeout", params["timeout"], 1, MAX_TIMEOUT, integer=True, unit="seconds")
@@ -97,13 +88,11 @@ class ActionModule(ActionBase):
         max_pause = number_option("sleep", params["sleep"], 1, MAX_SLEEP, integer=True, unit="seconds")
         name = required_text("name", params["name"]) if params["name"] is not None else None
         listener = WaitListener() if self._task.no_log else DisplayListener("wait_for_task [%s]" % host)
-        return TaskWaiter(
-            DmsClient(connection_settings(params)), instance_id,
-            task_ids=[path_segment_option("task_id", task_id) for task_id in params["task_id"] or []],
-            name=name, created_after=time_option("created_after", params["created_after"]), idle=bool(params["idle"]),
-            timeout=float(wait_seconds), delay=float(delay), max_pause=float(max_pause),
-            fail_on_status=params["fail_on_status"], listener=listener,
-        )
+        client = DmsClient(connection_settings(params))
+        tracker = make_tracker(client, instance_id, task_ids=[path_segment_option("task_id", task_id) for task_id in params["task_id"] or []],
+                               name=name, created_after=time_option("created_after", params["created_after"]), idle=bool(params["idle"]))
+        return TaskWaiter(client, tracker, WaitLimits(float(wait_seconds), float(delay), float(max_pause)),
+                          fail_on_status=params["fail_on_status"], listener=listener)
 
 
 def _within_budget(timeout, budget):
@@ -135,7 +124,7 @@ def _empty_task_id(args):
             "Nothing was waited for; to wait until no task runs, use idle: true instead of task_id" % (value,))
 
 
-def _check_mode_options(params):
+def _wait_target_options(params):
     """Exactly one of task_id, name and idle: true says what to wait for."""
     given = [name for name in ("task_id", "name") if params[name] is not None]
     if params["idle"] is not None:

@@ -26,10 +26,6 @@ class ApiPath:
         self.segments = segments
 
     @property
-    def needs_project_id(self):
-        return PROJECT_ID in self.segments
-
-    @property
     def instance_id(self):
         """The instance the path is about: the segment after ``instances`` when another one follows it
         (``/v2/{project_id}/instances/<id>/configs``); None for a path about no one instance (``/instances/action``)."""

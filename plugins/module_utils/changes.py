@@ -3,23 +3,21 @@
 """A change in one step: send it (again once the instance can take it, when it was refused for now), then wait for the
 task it started. What dms_api does with ``when_busy: wait`` and ``wait: true``.
 
-Plain Python on an injected monotonic clock, wall clock, sleep and random source; the waiting is waiter.py's, the
+Plain Python on an injected clock (clock.py); the waiting is waiter.py's, the
 sending the client's, the meaning of refusals refusals.py's. One deadline covers every phase: the waits for the
 instance to become free and the wait for the change.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections import namedtuple
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, NotSentError
 from ansible_collections.hwcloud.dms.plugins.module_utils.instance import InstanceView
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import NOT_NOW, broken_reason, instance_ready, refusal_of
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import is_active
-from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import CLOCK_SKEW_ALLOWANCE, IdleTracker
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule, TaskWaiter, utc_now
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import CLOCK_SKEW_ALLOWANCE, is_active
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule, TaskWaiter, WaitLimits, make_tracker
 
 # A refusal for now that nothing visible explains (no task running, the instance RUNNING: an order in billing, say) is
 # sent again after pauses that grow to this, so that it is not sent again at once, again and again.
@@ -107,15 +105,12 @@ class ChangeRunner:
     ``batch``: the call is the batch action (see is_batch_action), whose answer is read instance by instance.
     """
 
-    def __init__(self, client, instance_id, timeout, batch=False, clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random):
+    def __init__(self, client, instance_id, timeout, batch=False, clock=SYSTEM_CLOCK):
         self._client = client
         self._instance_id = instance_id
         self._batch = batch
         self._clock = clock
-        self._wall = wall
-        self._sleep = sleep
-        self._rng = rng
-        self._deadline = clock() + timeout
+        self._deadline = clock.monotonic() + timeout
         self._earlier_tasks = ()
 
     def send(self, send_call, outcome, wait_when_busy, task_name=None):
@@ -123,11 +118,11 @@ class ChangeRunner:
         ``wait_when_busy``, wait until the instance is RUNNING with no task running, and call it again. With
         ``task_name``, first note the tasks of that name that exist, so that none of them is taken for the change's.
         Returns the wall time of the last call, just before it; raises NotSentError when that read fails."""
-        pauses = PollSchedule(RESEND_MAX_PAUSE, self._rng)
+        pauses = PollSchedule(RESEND_MAX_PAUSE, self._clock.random)
         while True:
             if task_name is not None:
                 self._earlier_tasks = self._tasks_named(task_name)
-            sent_at = self._wall()
+            sent_at = self._clock.wall()
             outcome.answer = send_call()
             if not self._refused_for_now(outcome):
                 return sent_at
@@ -143,12 +138,11 @@ class ChangeRunner:
     def preview(self):
         """A Preview of the change (check mode): the instance and its running tasks, read once, without waiting. Raises the
         client's errors."""
-        instance = InstanceView(self._client, self._instance_id)
-        tracker = IdleTracker(self._client, instance, self._wall)
+        tracker = make_tracker(self._client, self._instance_id, self._clock, idle=True)
         tracker.poll(None)
-        if instance.status is None:  # the tracker reads it only when no task runs
-            instance.read()
-        return Preview(instance.status, [task for task in tracker.known() if is_active(task)])
+        if tracker.instance.status is None:  # the tracker reads it only when no task runs
+            tracker.instance.read()
+        return Preview(tracker.instance.status, [task for task in tracker.known() if is_active(task)])
 
     def wait_for_task(self, outcome, sent_at, task_name=None):
         """Wait for the task the accepted answer names (its job_id) or, without one, the newest task named ``task_name``
@@ -214,12 +208,12 @@ class ChangeRunner:
             outcome.message = "%s, though nothing visible holds the instance: it is RUNNING and no task runs" % outcome.refusal
             return False
         pause = pauses.next_pause()
-        if self._clock() + pause >= self._deadline:
+        if self._clock.monotonic() + pause >= self._deadline:
             outcome.idle_wait = gate
             outcome.message = "Refused %s for now (%s) until wait_timeout, with no task running and the instance RUNNING" % (
                 times, outcome.refusal)
             return False
-        self._sleep(pause)
+        self._clock.sleep(pause)
         return True
 
     def _read_status(self, outcome):
@@ -234,7 +228,7 @@ class ChangeRunner:
 
     def _tasks_named(self, name):
         """The IDs of the tasks of this name created within the clock skew the cloud allows: the change's task is none of them."""
-        since = self._wall() - CLOCK_SKEW_ALLOWANCE
+        since = self._clock.wall() - CLOCK_SKEW_ALLOWANCE
         try:
             return frozenset(task["id"] for task in self._client.tasks_created_since(self._instance_id, since, deadline=self._deadline)
                              if task["name"] == name)
@@ -242,9 +236,9 @@ class ChangeRunner:
             raise NotSentError(error) from None
 
     def _waiter(self, **target):
-        remaining = max(0.0, self._deadline - self._clock())
-        return TaskWaiter(self._client, self._instance_id, timeout=remaining, clock=self._clock, wall=self._wall, sleep=self._sleep,
-                          rng=self._rng, **target)
+        remaining = max(0.0, self._deadline - self._clock.monotonic())
+        tracker = make_tracker(self._client, self._instance_id, self._clock, **target)
+        return TaskWaiter(self._client, tracker, WaitLimits(remaining), clock=self._clock)
 
 
 def shown(body, limit=300):

@@ -13,6 +13,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from itertools import islice
+from typing import Protocol
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import path_segment
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
@@ -20,7 +21,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, normalize_task, parse_api_timestamp, to_api_time
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import created_before, newest_first, normalize_task, to_api_time
 
 PAGE_SIZE = 100  # the API's maximum
 # A full page of tasks already seen happens when a page's worth of tasks was created between two calls;
@@ -34,6 +35,51 @@ PAGES_IN_FLIGHT = 4
 SERVER_WINDOW_MARGIN = timedelta(days=1)
 # Progress only decorates the output: one quick attempt, never a retry that would delay noticing the end.
 PROGRESS_TIMEOUT = 5.0
+# What differs between the engines in the task API, by the engine an instance's answer names (RocketMQ's older name
+# is reliability): whether it has the progress call. The shared paths are the same for all.
+ENGINES = {
+    "kafka": {"progress": True},
+    "rocketmq": {"progress": True},
+    "reliability": {"progress": True},
+    "rabbitmq": {"progress": False},
+}
+
+
+def engine_has_progress(engine):
+    """Whether the task API of this engine has a progress call; an engine not in ENGINES is asked, as before it was known."""
+    return ENGINES.get(engine, {"progress": True})["progress"]
+
+
+class Listing(Protocol):
+    """What list_tasks returns (TaskListing): the tasks newest first, each once; once read to its end, ``held`` tasks read
+    of the ``counted`` the API counted, and ``complete`` whether that is all of them (None when not read to the end)."""
+
+    held: int
+    counted: object
+    complete: object
+
+    def __iter__(self): ...
+
+    def require_complete(self): ...
+
+
+class TaskApi(Protocol):
+    """The calls of DmsClient that waits, selections, deletions and the event source make, and the count of requests they
+    sent: what any stand-in for the client (a test's fake) must offer, with these signatures."""
+
+    calls: int
+
+    def list_tasks(self, instance_id, begin_time=None, end_time=None, deadline=None, read_all=False): ...
+
+    def tasks_created_since(self, instance_id, moment, deadline=None): ...
+
+    def get_task(self, instance_id, task_id, deadline=None): ...
+
+    def delete_task(self, instance_id, task_id, deadline=None): ...
+
+    def get_task_progress(self, instance_id, task_id, deadline=None): ...
+
+    def get_instance(self, instance_id, deadline=None): ...
 
 
 def make_auth(settings):
@@ -209,11 +255,9 @@ class DmsClient:
 
     def tasks_created_since(self, instance_id, moment, deadline=None):
         """The tasks created at or after ``moment`` (to the second), newest first: usually one page, whatever the history."""
-        since = moment.replace(microsecond=0)
         listing = self.list_tasks(instance_id, begin_time=moment, deadline=deadline)
         for task in listing:
-            created = parse_api_timestamp(task["created_at"])
-            if created is not None and created.replace(microsecond=0) < since:
+            if created_before(task, moment):
                 return  # newest first: nothing older can be newer than the moment
             yield task
         listing.require_complete()

@@ -25,9 +25,17 @@ SERVER_ERROR_STATUSES = frozenset((500, 502, 503, 504))
 class DmsError(Exception):
     """Base of every error the client raises."""
 
+    def module_failure(self, doing):
+        """What a failed module result carries for this error: ``msg``, what was being done (``doing``) and why it failed,
+        and, where the API answered, ``error`` with what it said (see failure_details)."""
+        return dict({"msg": "%s: %s" % (doing, self)}, **error_result(self))
+
 
 class ConfigurationError(DmsError):
     """The options cannot work together (missing credentials, bad endpoint, bad time, ...)."""
+
+    def module_failure(self, doing):
+        return {"msg": str(self)}  # bad input, refused before anything was done: the message says it all
 
 
 class TransportError(DmsError):
@@ -167,6 +175,32 @@ def classify_api_error(status, error_code):
             return NotFoundError, False
         return ApiError, True
     return ApiError, False
+
+
+def worth_another_poll(error, good_polls, answered=True):
+    """Whether a later poll may succeed where this one failed with ``error``, after ``good_polls`` good ones.
+
+    Retries that all failed are worth another poll only once the endpoint has ``answered`` at all; a listing cut short
+    always is; and "no such API" from calls that have worked before is the gateway's hiccup, not a wrong endpoint.
+    Anything else (authentication, a missing instance, a malformed ID) no later poll mends.
+    """
+    if isinstance(error, RetriesExhausted):
+        return answered
+    if isinstance(error, IncompleteListingError):
+        return True
+    return isinstance(error, EndpointNotFoundError) and good_polls > 0
+
+
+def no_answer(error):
+    """Whether a failed request got no HTTP answer at all: the connection failed, timed out or was dropped, every time."""
+    last = error.last_error if isinstance(error, RetriesExhausted) else error
+    return isinstance(last, TransportError) and not isinstance(last, MalformedAnswerError)
+
+
+def error_result(error):
+    """The ``error`` key of a failed result: what the API answered, when it did; nothing otherwise."""
+    details = failure_details(error)
+    return {"error": details} if details else {}
 
 
 def failure_details(error):

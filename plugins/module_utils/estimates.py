@@ -67,3 +67,19 @@ def last_end(windows):
     if not windows or any(window is None for window in windows):
         return None
     return EndWindow(max(window.earliest for window in windows), max(window.latest for window in windows))
+
+
+class EndEstimate:
+    """When the unfinished tasks of one wait are expected to end: each from its last progress answer's ``remain_time``
+    where it had one, else from the durations of the past tasks of its name."""
+
+    def __init__(self):
+        self._progress_windows = {}  # task ID -> the EndWindow its last progress answer points at, or None
+
+    def learn_progress(self, task_id, progress, read_at):
+        self._progress_windows[task_id] = progress_window(progress, read_at)
+
+    def window(self, unfinished, durations, now, wall_now):
+        """The window in which the last of ``unfinished`` ends (see last_end); ``durations`` maps names to past durations."""
+        return last_end([self._progress_windows.get(task["id"]) or history_window(task, durations.get(task["name"], []), now, wall_now)
+                         for task in unfinished])

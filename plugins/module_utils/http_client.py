@@ -2,14 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP for the DMS client: one keep-alive session, signing per attempt, retries with backoff, typed errors.
 
-No Ansible imports. The clock, the sleep, the random source and the session are injectable so that the
+No Ansible imports. The clock (clock.py: time, sleep and jitter) and the session are injectable so that the
 retry rules are tested without waiting. One HttpClient may serve a few threads at once (see HttpClient).
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import ssl
 import threading
@@ -19,6 +18,7 @@ from http.cookiejar import DefaultCookiePolicy
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     FLOW_CONTROL_CODES, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError, UnsafeToRetryError,
     classify_api_error,
@@ -53,7 +53,7 @@ CONNECTION_NOT_MADE = ("NewConnectionError", "ConnectTimeoutError", "NameResolut
 CERTIFICATE_REFUSED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 
 
-def backoff_delay(attempt, rng=random.random, base=BACKOFF_BASE, cap=BACKOFF_CAP):
+def backoff_delay(attempt, rng, base=BACKOFF_BASE, cap=BACKOFF_CAP):
     """Full-jitter exponential backoff: a random pause in [0, min(cap, base * 2**attempt)).
 
     Jitter spreads out clients that were throttled together, so they do not come back together.
@@ -138,13 +138,11 @@ class HttpClient:
     """
 
     def __init__(self, auth, request_timeout=30.0, max_retries=5, validate_certs=True, ca_path=None,
-                 session=None, clock=time.monotonic, sleep=time.sleep, rng=random.random):
+                 session=None, clock=SYSTEM_CLOCK):
         self._auth = auth
         self._request_timeout = request_timeout
         self._max_retries = max_retries
         self._clock = clock
-        self._sleep = sleep
-        self._rng = rng
         if session is None:
             if requests is None:
                 raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
@@ -167,7 +165,7 @@ class HttpClient:
                 body=None, write=False):
         """Send METHOD url?params (with ``body`` as JSON) and return the JSON answer (None for an empty one where none is expected).
 
-        ``deadline`` is a value of the injected clock after which no attempt starts and no pause ends.
+        ``deadline`` is a value of the clock's monotonic time after which no attempt starts and no pause ends.
         ``expect`` checks a success body and raises ValueError saying what is wrong with it: such an answer is
         retried like a server error, then reported, never returned. ``retries`` and ``timeout`` override the
         client's for this one request. A ``write`` is sent again only after a failure that certainly did not reach
@@ -206,22 +204,22 @@ class HttpClient:
                 attempt += 1
                 if attempt > max_retries:
                     return failure.give_up(RetriesExhausted(failure.error, attempt))
-                pause = backoff_delay(attempt - 1, self._rng)
+                pause = backoff_delay(attempt - 1, self._clock.random)
                 if failure.retry_after is not None:
                     pause = min(failure.retry_after, MAX_RETRY_AFTER)
                 elif failure.throttled:
                     # Throttling answers carry no Retry-After; the cloud's advice is to come back after a few seconds.
                     pause = max(pause, THROTTLED_MIN_PAUSE)
-                if deadline is not None and self._clock() + pause >= deadline:
+                if deadline is not None and self._clock.monotonic() + pause >= deadline:
                     return failure.give_up(RetriesExhausted(failure.error, attempt))
-                self._sleep(pause)
+                self._clock.sleep(pause)
 
     def _attempt(self, method, url, params, headers, deadline, timeout, payload, read):
         """One attempt; ``read(response, secrets)`` turns the answer into the result (or raises)."""
         # Transport errors name the host too: a mistyped region or endpoint must be recognisable.
         where = url_location(url)
         if deadline is not None:
-            remaining = deadline - self._clock()
+            remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 raise _Transient(TransportError("deadline reached before the request was sent", method, where), unsent=True)
             timeout = min(timeout, remaining)

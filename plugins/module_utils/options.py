@@ -1,76 +1,24 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The connection options every plugin shares: one table, three uses.
+"""The connection options every plugin shares: their table, and what is rendered from it.
 
-The table feeds the module argument spec, the action plugin's validation (the same spec) and the
-documentation fragment ``hwcloud.dms.common`` (rendered from it); ``connection_settings`` turns validated values into the
-client's settings and explains what is missing.
+The table feeds every plugin's argument spec (modules, the action plugin, the event source) and the documentation
+fragment ``hwcloud.dms.common``; ``connection_settings`` turns validated values into the client's settings and explains
+what is missing. No AnsibleModule here: the module helpers are dms_module.py's.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections import namedtuple
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import env_fallback
-from ansible.module_utils.common.validation import check_type_float, check_type_int
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
-
-
-class NumberRange(namedtuple("NumberRange", ["minimum", "maximum", "integer", "exclusive_minimum", "exclusive_maximum", "unit"],
-                             defaults=(False, False, False, None))):
-    """The values a numeric option allows: finite bounds, each inclusive unless marked exclusive."""
-    __slots__ = ()
-
-    def describe(self, maximum_name=None):
-        """How the range reads in a message, e.g. "an integer from 0 to 10"; ``maximum_name`` names an option as the top."""
-        top = _number_text(self.maximum)
-        if maximum_name:
-            top = "%s (%s)" % (maximum_name, top)
-        if self.exclusive_minimum or self.exclusive_maximum:
-            bounds = "%s %s and %s %s" % ("greater than" if self.exclusive_minimum else "at least", _number_text(self.minimum),
-                                          "less than" if self.exclusive_maximum else "at most", top)
-        else:
-            bounds = "from %s to %s" % (_number_text(self.minimum), top)
-        if self.integer:
-            kind = "a whole number of %s" % self.unit if self.unit else "an integer"
-        else:
-            kind = "a number of %s" % self.unit if self.unit else "a number"
-        return "%s %s" % (kind, bounds)
-
-    def check(self, name, value, maximum_name=None):
-        """``value`` as an int (integer ranges) or a float, if it is a number in the range; else ConfigurationError."""
-        number = value
-        if self.integer and isinstance(value, float) and value.is_integer():
-            number = int(value)
-        wanted = int if self.integer else (int, float)
-        # bool is an int to Python, not to a user; NaN fails both comparisons, so it is out of every range.
-        if isinstance(number, wanted) and not isinstance(number, bool) and self._holds(number):
-            return number if self.integer else float(number)
-        raise ConfigurationError("%s must be %s, got %s" % (name, self.describe(maximum_name), _shown(value)))
-
-    def _holds(self, number):
-        above = self.minimum < number if self.exclusive_minimum else self.minimum <= number
-        below = number < self.maximum if self.exclusive_maximum else number <= self.maximum
-        return above and below
-
-
-def number_option(name, value, minimum, maximum, integer=False, exclusive_minimum=False, exclusive_maximum=False, unit=None,
-                  maximum_name=None):
-    """A numeric option checked against its range: the value as an int (``integer``) or a float.
-
-    Anything else (out of range, NaN, infinite, a bool, not a number) is a ConfigurationError naming the option, the
-    range and the value. ``unit`` (e.g. "seconds") and ``maximum_name`` (the option the maximum comes from) only
-    shape the message: "delay must be a whole number of seconds at least 0 and less than timeout (1800), got 1800".
-    """
-    return NumberRange(minimum, maximum, integer, exclusive_minimum, exclusive_maximum, unit).check(name, value, maximum_name)
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import NumberRange, refuse_dot_segment
 
 
 # A response slower than ten minutes means a hung connection; ten retries with exponential backoff already span minutes.
@@ -195,44 +143,6 @@ class ConnectionSettings(namedtuple("ConnectionSettings", [
 _REGION_CLOUDS = {"eu-west-101": "myhuaweicloud.eu"}
 
 
-NUMBER_CONVERTERS = {"int": check_type_int, "float": check_type_float}
-
-
-def ansible_module(spec, failed_result=None, **kwargs):
-    """AnsibleModule(argument_spec=spec, ...) that refuses an infinite or oversized number naming its option.
-
-    ansible-core's conversion of int and float options raises OverflowError on such a value instead of refusing it,
-    which ends the module in a traceback. Then the numbers are taken as given and converted here, one by one; the
-    refusal carries ``failed_result`` (the module's return values for a failure before any request).
-    """
-    try:
-        return AnsibleModule(argument_spec=spec, **kwargs)
-    except OverflowError:
-        pass
-    as_given = {}
-    for name, option in spec.items():
-        as_given[name] = dict((key, "raw" if key in ("type", "elements") and value in NUMBER_CONVERTERS else value)
-                              for key, value in option.items())
-    module = AnsibleModule(argument_spec=as_given, **kwargs)
-    for name, option in spec.items():
-        value = module.params.get(name)
-        if value is not None and not _converted(module.params, name, option):
-            module.fail_json(msg="%s must be a finite number within its documented range, got %s" % (name, _shown(value)), **(failed_result or {}))
-    return module
-
-
-def _converted(params, name, option):
-    """Convert params[name] as its int or float (list) option would; False when it cannot be."""
-    try:
-        if option.get("type") in NUMBER_CONVERTERS:
-            params[name] = NUMBER_CONVERTERS[option["type"]](params[name])
-        elif option.get("elements") in NUMBER_CONVERTERS:
-            params[name] = [NUMBER_CONVERTERS[option["elements"]](element) for element in params[name]]
-    except (OverflowError, TypeError, ValueError):
-        return False
-    return True
-
-
 def argument_spec(**plugin_options):
     """The argument spec of a plugin: the common options plus its own."""
     spec = {}
@@ -293,7 +203,7 @@ def connection_settings(params, environ=None):
         raise ConfigurationError(
             "cloud must be a domain name such as myhuaweicloud.com (letters, digits and dashes between dots), got '%s'" % values["cloud"])
     if values["project_id"]:
-        _refuse_dot_segment("project_id", values["project_id"])
+        refuse_dot_segment("project_id", values["project_id"])
     if values["ca_path"] and not os.path.isfile(values["ca_path"]):
         raise ConfigurationError("ca_path: no such file '%s'" % values["ca_path"])
     request_timeout = REQUEST_TIMEOUT_RANGE.check("request_timeout", values["request_timeout"])
@@ -317,43 +227,6 @@ def connection_settings(params, environ=None):
         endpoint=endpoint, iam_endpoint=iam_endpoint, validate_certs=values["validate_certs"] is not False,
         ca_path=values["ca_path"], request_timeout=request_timeout, max_retries=max_retries,
     )
-
-
-def required_text(name, value):
-    """A required string option, stripped; an empty or blank value is an error naming the option."""
-    text = (value or "").strip()
-    if not text:
-        raise ConfigurationError("%s must not be empty" % name)
-    return text
-
-
-def path_segment_option(name, value):
-    """A required option that becomes one segment of a URL path (an instance or task ID), stripped.
-
-    The client percent-encodes every character except letters, digits and -._~, so any other value reaches the server
-    as signed. Not "." and "..": requests and urllib3 resolve them as dot segments after signing, so the request would
-    go to another path, fail its signature check, and count toward locking the access key.
-    """
-    text = required_text(name, value)
-    _refuse_dot_segment(name, text)
-    return text
-
-
-def _refuse_dot_segment(name, text):
-    if text in (".", ".."):
-        raise ConfigurationError(
-            "%s must not be '%s': HTTP libraries resolve '.' and '..' in a URL path after the request is signed, so it would"
-            " fail authentication (and repeated failures lock the access key)" % (name, text))
-
-
-def time_option(name, value):
-    """An optional time option as an aware UTC datetime; a malformed value is an error naming the option."""
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise ConfigurationError("%s: %s" % (name, exc)) from None
 
 
 def default_iam_endpoint(region, cloud):
@@ -421,16 +294,3 @@ def _base_url(option, value):
         # requests would send them as Basic auth instead of the signature; and they would show in messages.
         raise ConfigurationError("%s must not contain a user name or password" % option)
     return value.rstrip("/")
-
-
-def _number_text(number):
-    return "%d" % number if float(number).is_integer() else repr(number)
-
-
-def _shown(value):
-    """A value for an error message, kept short."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
-        # str() refuses an int of more than 4300 digits (Python 3.11+), and nobody reads 30.
-        return "an integer of about %d digits" % (int(math.log10(abs(value))) + 1)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

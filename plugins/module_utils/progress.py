@@ -9,9 +9,8 @@ Python, no Ansible imports.
 
 from __future__ import annotations
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.client import engine_has_progress
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ApiError
-
-ENGINES_WITHOUT_PROGRESS = ("rabbitmq",)
 
 
 class ProgressReader:
@@ -24,7 +23,7 @@ class ProgressReader:
 
     def read(self, task_id, deadline=None):
         """The task's progress dict, or None where it has none. Raises the client's errors, which only decorate output."""
-        if task_id in self._unavailable or self._instance.known_engine(deadline) in ENGINES_WITHOUT_PROGRESS:
+        if task_id in self._unavailable or not engine_has_progress(self._instance.known_engine(deadline)):
             return None
         try:
             progress = self._client.get_task_progress(self._instance.instance_id, task_id, deadline=deadline)

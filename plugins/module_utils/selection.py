@@ -13,7 +13,7 @@ from collections import namedtuple
 from datetime import timedelta
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import number_option, path_segment_option, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, time_option
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, parse_time, select_tasks
 
 MAX_LIMIT = 100000

@@ -16,22 +16,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections import namedtuple
-from datetime import datetime, timezone
+from datetime import timezone
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK, Clock
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    AuthenticationError, ConfigurationError, DmsError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
-    RetriesExhausted, failure_details,
+    AuthenticationError, ConfigurationError, DmsError, InstanceNotFoundError, failure_details, worth_another_poll,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    COMMON_OPTIONS, NumberRange, argument_spec, connection_settings, path_segment_option,
-)
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS, argument_spec, connection_settings
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, is_active, newest_first, parse_api_timestamp
-from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import CLOCK_SKEW_ALLOWANCE
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import CLOCK_SKEW_ALLOWANCE, STATUSES, created_before, is_active, newest_first
+from ansible_collections.hwcloud.dms.plugins.module_utils.trackers import Absences
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import NumberRange, path_segment_option
 
 SOURCE_NAME = "hwcloud.dms.task_events"
 SOURCE_OPTIONS = {
@@ -114,10 +113,6 @@ def _numbers_as_given(spec):
     return dict((name, dict(option, type="raw") if option.get("type") in ("int", "float") else option) for name, option in spec.items())
 
 
-def utc_now():
-    return datetime.now(timezone.utc)
-
-
 def api_timestamp(moment):
     """A time as the API writes its own, e.g. 2020-06-23T03:00:03.471Z, so that events compare with task times."""
     utc = moment.astimezone(timezone.utc)
@@ -140,12 +135,6 @@ def instance_gone_event(instance_id, error, unfinished, observed_at):
     }}
 
 
-def _created_before(task, moment):
-    """Whether a "created since ``moment``" listing leaves this task out (to the second, as the client compares)."""
-    created = parse_api_timestamp(task["created_at"])
-    return created is not None and created.replace(microsecond=0) < moment.replace(microsecond=0)
-
-
 class InstanceWatch:
     """One instance's tasks between polls: what the next poll reads, and the status each remembered task had."""
 
@@ -153,15 +142,11 @@ class InstanceWatch:
         self.instance_id = instance_id
         self._include_existing = include_existing
         self._remembered = {}  # task ID -> the task as last seen
-        self._reported_gone = set()  # gone once: DELETED only if the next poll says so too (one answer is no proof)
+        self._absences = Absences()  # of its tasks
+        self._absence = Absences()  # of the instance itself
         self._listed_since = None  # None until the whole history has been read
         self.failed_polls = 0  # in a row
         self.good_polls = 0
-        self.said_not_found = False  # the last answer was "no such instance": gone if the next one says so too
-
-    def remembered(self):
-        """The tasks held between polls (for tests and for the memory bound)."""
-        return list(self._remembered.values())
 
     def unfinished(self):
         """The remembered tasks last seen CREATED or EXECUTING."""
@@ -179,7 +164,7 @@ class InstanceWatch:
         should_stop()
         if first_poll:
             listing = client.list_tasks(self.instance_id)
-            seen = [task for task in listing if is_active(task) or not _created_before(task, next_since)]
+            seen = [task for task in listing if is_active(task) or not created_before(task, next_since)]
             listing.require_complete()  # an active task beyond a truncated listing would never be followed
         else:
             seen = list(client.tasks_created_since(self.instance_id, self._listed_since))
@@ -194,8 +179,9 @@ class InstanceWatch:
                 gone.append(task_id)
             else:
                 seen.append(current)
-        changes, remembered, reported_gone = [], {}, set()
+        changes, remembered = [], {}
         for task in reversed(newest_first(seen)):
+            self._absences.seen(task["id"])
             previous = self._remembered.get(task["id"])
             previous_status = previous["status"] if previous else None
             if first_poll:
@@ -203,17 +189,24 @@ class InstanceWatch:
                     changes.append((task, None))
             elif previous_status != task["status"]:
                 changes.append((task, previous_status))
-            if is_active(task) or not _created_before(task, next_since):
+            if is_active(task) or not created_before(task, next_since):
                 remembered[task["id"]] = task
         for task_id in gone:
             last_seen = self._remembered[task_id]
-            if task_id in self._reported_gone:
+            if self._absences.said_gone(task_id):
                 changes.append((dict(last_seen, status="DELETED"), last_seen["status"]))
             else:
                 remembered[task_id] = last_seen
-                reported_gone.add(task_id)
-        self._remembered, self._reported_gone, self._listed_since = remembered, reported_gone, next_since
+        self._remembered, self._listed_since = remembered, next_since
         return changes
+
+    def said_gone(self):
+        """DMS answered that the instance does not exist: True when the poll before said so too (it is gone then)."""
+        return self._absence.said_gone(self.instance_id)
+
+    def answered(self):
+        """A poll had a good answer: the instance exists."""
+        self._absence.seen(self.instance_id)
 
 
 class TaskWatch:
@@ -225,17 +218,17 @@ class TaskWatch:
     it had answered, is dropped with one last event (the others go on).
     """
 
-    def __init__(self, config, client=None, wall=utc_now):
+    def __init__(self, config, client=None, clock=SYSTEM_CLOCK):
         self._stop = threading.Event()
         settings = config.settings
         self.client = client or DmsClient(settings, http=HttpClient(
             make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
-            validate_certs=settings.validate_certs, ca_path=settings.ca_path, sleep=self._pause,
+            validate_certs=settings.validate_certs, ca_path=settings.ca_path, clock=StoppableClock(self._stop),
         ))
         self.instances = [InstanceWatch(instance_id, config.include_existing) for instance_id in config.instances]
         self._interval = config.interval
         self._statuses = config.statuses
-        self._wall = wall
+        self._wall = clock.wall
 
     def stop(self):
         self._stop.set()
@@ -250,7 +243,7 @@ class TaskWatch:
                 raise SourceStopped(_stop_message(instance.instance_id, error)) from None  # a mistyped ID, most likely
             return self._not_found(instance, error)
         except DmsError as error:
-            if not _transient(error, instance):
+            if not worth_another_poll(error, instance.good_polls):
                 raise SourceStopped(_stop_message(instance.instance_id, error)) from None
             instance.failed_polls += 1
             if instance.failed_polls == 1:
@@ -262,15 +255,14 @@ class TaskWatch:
                         instance.instance_id, instance.failed_polls, "" if instance.failed_polls == 1 else "s")
         instance.failed_polls = 0
         instance.good_polls += 1
-        instance.said_not_found = False
+        instance.answered()
         observed_at = self._wall()
         return [task_event(instance.instance_id, task, previous, observed_at) for task, previous in changes
                 if self._statuses is None or task["status"] in self._statuses]
 
     def _not_found(self, instance, error):
         """An instance that had answered now says it does not exist: one answer is no proof, two in a row drop it."""
-        if not instance.said_not_found:
-            instance.said_not_found = True
+        if not instance.said_gone():
             logger.warning("%s: instance %s answers that it does not exist (%s); it is no longer watched if the next poll says so too",
                            SOURCE_NAME, instance.instance_id, error)
             return []
@@ -289,17 +281,16 @@ class TaskWatch:
         if self._stop.is_set():
             raise PollingStopped()
 
-    def _pause(self, seconds):
-        if self._stop.wait(seconds):
+
+class StoppableClock(Clock):
+    """The system's clock, whose pauses (the client's retries) end at once, raising PollingStopped, when the source stops."""
+
+    def __init__(self, stopped):
+        self._stopped = stopped  # a threading.Event
+
+    def sleep(self, seconds):
+        if self._stopped.wait(seconds):
             raise PollingStopped()
-
-
-def _transient(error, instance):
-    """Whether a later poll may succeed where this one failed."""
-    if isinstance(error, (RetriesExhausted, IncompleteListingError)):
-        return True
-    # "No such API" from calls that have worked before is the gateway's hiccup, not a wrong endpoint.
-    return isinstance(error, EndpointNotFoundError) and instance.good_polls > 0
 
 
 def _stop_message(instance_id, error):

@@ -18,6 +18,9 @@ STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
 BAD_STATUSES = ("FAILED", "CANCELLED", "DELETED")
 
 TASK_FIELDS = ("id", "name", "status", "user_name", "user_id", "created_at", "updated_at")
+# Tasks created "since" a moment of the controller's are looked for from this long before it: the cloud's clock may
+# differ from the controller's by up to the signature's own tolerance (requests dated further off are refused).
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=15)
 
 _API_TIME = "%Y%m%d%H%M%S"
 # Time zones in use range from UTC-12:00 to UTC+14:00: an offset past 14 hours either way is a typo.
@@ -61,10 +64,7 @@ def select_tasks(tasks, statuses=None, names=None, begin=None, end=None, limit=N
             return False
         if begin or end:
             created = parse_api_timestamp(task["created_at"])
-            if created is None:
-                return False
-            created = created.replace(microsecond=0)  # to the second, as the API's begin_time/end_time
-            if (begin and created < begin.replace(microsecond=0)) or (end and created > end):
+            if created is None or (begin and created_before(task, begin)) or (end and created.replace(microsecond=0) > end):
                 return False
         return True
 
@@ -80,6 +80,13 @@ def newest_first(tasks):
 
 def is_active(task):
     return task.get("status") in ACTIVE_STATUSES
+
+
+def created_before(task, moment):
+    """Whether the task was created before ``moment``, to the second as the API's begin_time compares; False when its
+    creation time cannot be read."""
+    created = parse_api_timestamp(task["created_at"])
+    return created is not None and created.replace(microsecond=0) < moment.replace(microsecond=0)
 
 
 def parse_time(value):

@@ -19,31 +19,46 @@ Plain Python, no Ansible imports; the client is any object with the DmsClient ca
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import RECENT_TASKS, past_durations
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES, is_active
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import CLOCK_SKEW_ALLOWANCE, FINAL_STATUSES, is_active
 
-# Tasks created "since the wait began" are looked for from this long before it: the cloud's clock may differ from
-# the controller's by up to the signature's own tolerance (requests dated further off are refused).
-CLOCK_SKEW_ALLOWANCE = timedelta(minutes=15)
 # One page of a listing: what the API sends at most per request.
 PAGE_SIZE = 100
 
 
+class Absences:
+    """What DMS said once no longer exists: gone only when the next answer about it says so too (one answer is no proof,
+    a gateway's hiccup can give it)."""
+
+    def __init__(self):
+        self._once = set()
+
+    def said_gone(self, key):
+        """An answer said ``key`` is gone: True when the answer before said so too (it is gone then)."""
+        if key in self._once:
+            self._once.discard(key)
+            return True
+        self._once.add(key)
+        return False
+
+    def seen(self, key):
+        self._once.discard(key)
+
+
 class Tracker:
-    """The tasks one wait follows, by ID, in the order first seen; ``None`` for an ID not yet seen."""
+    """The tasks one wait on ``instance`` (an InstanceView) follows, by ID, in the order first seen; ``None`` for an ID
+    not yet seen."""
 
     single_task = False
-    # Whether the wait is also over the instance's status (``instance``, an InstanceView, read by ``poll``).
+    # Whether the wait is also over the instance's status, which ``poll`` then reads.
     reads_instance = False
 
-    def __init__(self, client, instance_id):
+    def __init__(self, client, instance):
         self._client = client
-        self._instance_id = instance_id
+        self.instance = instance
+        self._instance_id = instance.instance_id
         self.tasks = {}
-        # Tasks DMS said were gone once: gone only if the next poll says so too (one answer is not proof).
-        self._reported_gone = set()
+        self._absences = Absences()
         self.durations = {}  # task name -> recent SUCCESS durations, from the listings this tracker read
 
     def describe(self):
@@ -73,15 +88,11 @@ class Tracker:
             task = self._client.get_task(self._instance_id, task_id, deadline=deadline)
             if task is not None:
                 self._update(task)
-            elif self.tasks.get(task_id) is not None:
-                if task_id in self._reported_gone:
-                    self._reported_gone.discard(task_id)
-                    self.tasks[task_id] = dict(self.tasks[task_id], status="DELETED")
-                else:
-                    self._reported_gone.add(task_id)
+            elif self.tasks.get(task_id) is not None and self._absences.said_gone(task_id):
+                self.tasks[task_id] = dict(self.tasks[task_id], status="DELETED")
 
     def _update(self, task):
-        self._reported_gone.discard(task["id"])
+        self._absences.seen(task["id"])
         self.tasks[task["id"]] = task
 
     def _learn(self, tasks):
@@ -94,8 +105,8 @@ class Tracker:
 class IdTracker(Tracker):
     """Given task IDs, each read by ID until it has ended."""
 
-    def __init__(self, client, instance_id, task_ids):
-        super().__init__(client, instance_id)
+    def __init__(self, client, instance, task_ids):
+        super().__init__(client, instance)
         self.tasks = dict((task_id, None) for task_id in task_ids)
         self.single_task = len(self.tasks) == 1
 
@@ -111,8 +122,8 @@ class NameTracker(Tracker):
 
     single_task = True
 
-    def __init__(self, client, instance_id, name, created_after, wall, ignored_ids=()):
-        super().__init__(client, instance_id)
+    def __init__(self, client, instance, name, created_after, wall, ignored_ids=()):
+        super().__init__(client, instance)
         self._name = name
         self._created_after = created_after
         self._ignored_ids = frozenset(ignored_ids)
@@ -159,8 +170,7 @@ class IdleTracker(Tracker):
     reads_instance = True
 
     def __init__(self, client, instance, wall):
-        super().__init__(client, instance.instance_id)
-        self.instance = instance
+        super().__init__(client, instance)
         self._wall = wall
         self._history_read_at = None
 

@@ -2,20 +2,17 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Waiting for background tasks: what to poll, how often, and when to stop.
 
-Plain Python on an injected monotonic clock, wall clock, sleep and random source, so the schedule, the
-deadline and the stop rules are tested without sleeping. The client is any object with the DmsClient calls.
+Plain Python on an injected clock (clock.py), so the schedule, the deadline and the stop rules are tested without
+sleeping. What a poll reads is the tracker's (trackers.py); the client is any object with the DmsClient calls.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from datetime import datetime, timezone
+from collections import namedtuple
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    DmsError, EndpointNotFoundError, IncompleteListingError, MalformedAnswerError, RetriesExhausted, TransportError, failure_details,
-)
-from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import history_window, last_end, progress_window
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
+from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, failure_details, no_answer, worth_another_poll
+from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import EndEstimate
 from ansible_collections.hwcloud.dms.plugins.module_utils.instance import InstanceView
 from ansible_collections.hwcloud.dms.plugins.module_utils.progress import ProgressReader
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import broken_reason, instance_ready
@@ -41,8 +38,9 @@ PROGRESS_CALLS_PER_POLL = 1
 PROGRESS_QUIET_BEFORE_DEADLINE = 5.0
 
 
-def utc_now():
-    return datetime.now(timezone.utc)
+class WaitLimits(namedtuple("WaitLimits", ["timeout", "delay", "max_pause"], defaults=(0.0, 10.0))):
+    """How long a wait may take, how long before its first poll, and its longest pause between polls (seconds)."""
+    __slots__ = ()
 
 
 class PollSchedule:
@@ -59,7 +57,7 @@ class PollSchedule:
     pauses that double from there back to the cap.
     """
 
-    def __init__(self, max_pause, rng=random.random):
+    def __init__(self, max_pause, rng):
         self._max_pause = max_pause
         self._rng = rng
         self._next = FIRST_PAUSE
@@ -143,44 +141,38 @@ class WaitOutcome:
         return result
 
 
-def make_tracker(client, instance, task_ids=None, name=None, created_after=None, idle=False, wall=utc_now, ignored_ids=()):
-    """The tracker of a wait on ``instance`` (an InstanceView): for given IDs, for the newest task of a name (never one
-    of ``ignored_ids``), or the idle gate; exactly one is asked for.
+def make_tracker(client, instance_id, clock=SYSTEM_CLOCK, task_ids=None, name=None, created_after=None, idle=False, ignored_ids=()):
+    """The tracker of a wait on an instance: for given IDs, for the newest task of a name (never one of ``ignored_ids``),
+    or the idle gate; exactly one is asked for.
 
     The gate is never a fallback: a wait whose IDs turned out empty must not pass as "idle".
     """
     if [bool(task_ids), bool(name), bool(idle)].count(True) != 1:
         raise ValueError("wait for exactly one of: task IDs, a name, or idle")
+    instance = InstanceView(client, instance_id)
     if task_ids:
-        return IdTracker(client, instance.instance_id, list(dict.fromkeys(task_ids)))
+        return IdTracker(client, instance, list(dict.fromkeys(task_ids)))
     if name:
-        return NameTracker(client, instance.instance_id, name, created_after, wall, ignored_ids)
-    return IdleTracker(client, instance, wall)
+        return NameTracker(client, instance, name, created_after, clock.wall, ignored_ids)
+    return IdleTracker(client, instance, clock.wall)
 
 
 class TaskWaiter:
-    """Waits for what a tracker follows: the schedule, the deadline and the stop rules; the tracker does the reading."""
+    """Waits for what a tracker (see make_tracker) follows, within WaitLimits: the schedule, the deadline and the stop
+    rules; the tracker does the reading."""
 
-    def __init__(self, client, instance_id, task_ids=None, name=None, created_after=None, idle=False, timeout=1800.0, delay=0.0,
-                 max_pause=10.0, fail_on_status=BAD_STATUSES, listener=None,
-                 clock=time.monotonic, wall=utc_now, sleep=time.sleep, rng=random.random, ignored_ids=()):
+    def __init__(self, client, tracker, limits, fail_on_status=BAD_STATUSES, listener=None, clock=SYSTEM_CLOCK):
         self._client = client
-        self._instance_id = instance_id
-        instance = InstanceView(client, instance_id)
-        self._tracker = make_tracker(client, instance, task_ids, name, created_after, idle, wall, ignored_ids)
-        self._progress_reader = ProgressReader(client, instance)
-        self._reported_instance_status = None
-        self._timeout = timeout
-        self._delay = delay
-        self._max_pause = max_pause
+        self._tracker = tracker
+        self._instance_id = tracker.instance.instance_id
+        self._limits = limits
         self._fail_on_status = tuple(fail_on_status)
         self._listener = listener or WaitListener()
         self._clock = clock
-        self._wall = wall
-        self._sleep = sleep
-        self._rng = rng
+        self._progress_reader = ProgressReader(client, tracker.instance)
+        self._estimate = EndEstimate()
+        self._reported_instance_status = None
         self._reported = {}  # task ID -> the status last reported to the listener and the history
-        self._progress_windows = {}  # task ID -> the EndWindow its last progress answer points at
         self._progress_wanted = True
         self._progress_calls_left = 0
         # Whether the last poll read everything it meant to: after a failed one, nothing new is known to stop on.
@@ -220,18 +212,18 @@ class TaskWaiter:
         return self._finish()
 
     def _wait(self):
-        if self._delay:
-            self._sleep(min(self._delay, self._remaining()))
-        schedule = PollSchedule(self._max_pause, self._rng)
-        last_heartbeat = self._clock()
+        if self._limits.delay:
+            self._clock.sleep(min(self._limits.delay, self._remaining()))
+        schedule = PollSchedule(self._limits.max_pause, self._clock.random)
+        last_heartbeat = self._clock.monotonic()
         while True:
             changed = self._poll()
             if self._stop_reason():
                 return
             if changed:
-                last_heartbeat = self._clock()
-            elif self._clock() - last_heartbeat >= HEARTBEAT:
-                last_heartbeat = self._clock()
+                last_heartbeat = self._clock.monotonic()
+            elif self._clock.monotonic() - last_heartbeat >= HEARTBEAT:
+                last_heartbeat = self._clock.monotonic()
                 self._listener.still_waiting(self._tracker.known(), self._elapsed())
             remaining = self._remaining()
             if remaining <= 0:
@@ -239,7 +231,7 @@ class TaskWaiter:
                 self._outcome.failed = True
                 self._outcome.message = self._timeout_message()
                 return
-            self._sleep(min(schedule.next_pause(self._clock(), self._end_window()), remaining))
+            self._clock.sleep(min(schedule.next_pause(self._clock.monotonic(), self._end_window()), remaining))
 
     def _end_on_error(self, error):
         self._outcome.failed = True
@@ -247,8 +239,8 @@ class TaskWaiter:
         self._outcome.message = "Could not read the tasks of instance %s: %s" % (self._instance_id, error)
 
     def _begin(self):
-        self._start = self._clock()
-        self._deadline = self._start + self._timeout
+        self._start = self._clock.monotonic()
+        self._deadline = self._start + self._limits.timeout
         self._call_deadline = self._deadline + FINAL_POLL_GRACE
         self._calls_before = self._client.calls
 
@@ -259,10 +251,10 @@ class TaskWaiter:
         return self._outcome
 
     def _elapsed(self):
-        return self._clock() - self._start
+        return self._clock.monotonic() - self._start
 
     def _remaining(self):
-        return max(0.0, self._deadline - self._clock())
+        return max(0.0, self._deadline - self._clock.monotonic())
 
     def _poll(self):
         """Read once. Returns whether any status changed. Transient failures are reported, not raised."""
@@ -275,9 +267,11 @@ class TaskWaiter:
             self._answered = True
         except DmsError as error:
             self._read_ok = False
-            self._answered = self._answered or not _no_answer(error)
+            self._answered = self._answered or not no_answer(error)
             self._last_error = (self._elapsed(), error)
-            if not self._transient(error):
+            # Not while no poll has ever had an HTTP answer: an unreachable host, a wrong port or a name that does not
+            # resolve would otherwise be retried until the timeout; the client's own retries already gave it a chance.
+            if not worth_another_poll(error, self._good_polls, self._answered):
                 self._report_changes()
                 raise
             self._listener.poll_failed(error, self._elapsed())
@@ -286,19 +280,6 @@ class TaskWaiter:
             self._listener.polled(self._tracker.known(), self._elapsed(), self._client.calls - self._calls_before)
         return changed
 
-    def _transient(self, error):
-        """Whether a failed poll may be followed by a good one: the wait then goes on.
-
-        Not while no poll has ever had an HTTP answer: an unreachable host, a wrong port or a name that does not
-        resolve would otherwise be retried until the timeout; the client's own retries already gave it a chance.
-        """
-        if isinstance(error, RetriesExhausted):
-            return self._answered
-        if isinstance(error, IncompleteListingError):
-            return True
-        # "No such API" from calls that have worked before is the gateway's hiccup, not a wrong endpoint.
-        return isinstance(error, EndpointNotFoundError) and self._good_polls > 0
-
     def _report_changes(self):
         changed = False
         for task in self._tracker.known():
@@ -306,7 +287,7 @@ class TaskWaiter:
             if previous != task["status"]:
                 changed = True
                 self._reported[task["id"]] = task["status"]
-                self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._wall().isoformat()})
+                self._outcome.history.append({"id": task["id"], "status": task["status"], "seen_at": self._clock.wall().isoformat()})
                 progress = self._progress(task) if task["status"] == "EXECUTING" else None
                 self._listener.status_changed(task, previous, self._elapsed(), progress)
         return self._report_instance() or changed
@@ -368,7 +349,7 @@ class TaskWaiter:
         if self._tracker.reads_instance and self._tracker.instance.status is not None:
             seen.append("the instance %s" % self._tracker.instance.status)
         last = "last seen: %s" % "; ".join(seen) if seen else "no such task seen"
-        message = "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._timeout, self.describe_target(), self._instance_id, last)
+        message = "Timed out after %.0f s waiting for %s on instance %s: %s" % (self._limits.timeout, self.describe_target(), self._instance_id, last)
         if self._last_error is not None:
             message += "; the last error, at %.1f s: %s" % self._last_error
         return message
@@ -377,10 +358,8 @@ class TaskWaiter:
         """When the last unfinished task is expected to end (see estimates.py); None when that is not known for each."""
         if self._tracker.missing() or not self._tracker.sighted():
             return None
-        now, wall_now = self._clock(), self._wall()
-        windows = [self._progress_windows.get(task["id"]) or history_window(task, self._tracker.durations.get(task["name"], []), now, wall_now)
-                   for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
-        return last_end(windows)
+        unfinished = [task for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
+        return self._estimate.window(unfinished, self._tracker.durations, self._clock.monotonic(), self._clock.wall())
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
@@ -393,11 +372,5 @@ class TaskWaiter:
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
             return None
-        self._progress_windows[task["id"]] = progress_window(progress, self._clock())
+        self._estimate.learn_progress(task["id"], progress, self._clock.monotonic())
         return progress
-
-
-def _no_answer(error):
-    """Whether a failed poll got no HTTP answer at all: the connection failed, timed out or was dropped, every time."""
-    last = error.last_error if isinstance(error, RetriesExhausted) else error
-    return isinstance(last, TransportError) and not isinstance(last, MalformedAnswerError)

@@ -325,19 +325,15 @@ error:
 
 import json
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
 from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, is_batch_action
-from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ConfigurationError, DmsError, EndpointNotFoundError, NotSentError, UnsafeToRetryError, failure_details,
+    ConfigurationError, DmsError, EndpointNotFoundError, NotSentError, UnsafeToRetryError, error_result,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import PRECONDITIONS, refusal_of
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
-    ansible_module, argument_spec, connection_settings, number_option, path_segment_option, required_text,
-)
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 ARGUMENT_SPEC = argument_spec(
@@ -454,11 +450,6 @@ def check_mode_result(result, runner, instance_id, body, wait_when_busy):
     return result
 
 
-def error_result(error):
-    details = failure_details(error)
-    return {"error": details} if details else {}
-
-
 def run(module, client):
     """The result of the call the options describe. Bad input is refused (ConfigurationError) before any request;
     a call that fails ends the module here, with what is known of its answer."""
@@ -509,21 +500,13 @@ def run(module, client):
     return result
 
 
+def no_answer(params):
+    return dict(NO_ANSWER, method=params.get("method"))
+
+
 def main():
-    module = ansible_module(ARGUMENT_SPEC, failed_result=NO_ANSWER, supports_check_mode=True)
-    if REQUESTS_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-    failure = None
-    try:
-        result = run(module, DmsClient(connection_settings(module.params)))
-    except ConfigurationError as error:
-        failure = dict(NO_ANSWER, method=module.params["method"], msg=str(error))
-    except DmsError as error:  # the project ID could not be looked up
-        failure = dict(NO_ANSWER, method=module.params["method"], msg="The DMS API call was not sent: %s" % error, **error_result(error))
-    if failure:
-        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
-        module.fail_json(**failure)
-    module.exit_json(**result)
+    # A DmsError that reaches run_module came before the call: the project ID could not be looked up.
+    run_module(ARGUMENT_SPEC, run, no_answer, lambda _params: "The DMS API call was not sent")
 
 
 if __name__ == "__main__":

@@ -352,13 +352,9 @@ error:
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.deletion import DeletionOutcome, delete_tasks, deletion_diff, split_active
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import ansible_module, argument_spec, connection_settings
+from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import deletion_selection, read_tasks
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES
 
@@ -387,30 +383,20 @@ def _entries(entries):
     return "; ".join("%s (%s): %s" % (entry["id"], entry["name"], entry["msg"]) for entry in entries)
 
 
-NOTHING_DONE = {"changed": False, "deleted": [], "kept": []}
+def nothing_done(_params):
+    return {"changed": False, "deleted": [], "kept": []}
 
 
-def main():
-    module = ansible_module(ARGUMENT_SPEC, failed_result=NOTHING_DONE, supports_check_mode=True)
-    if REQUESTS_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-    instance_id = str(module.params["instance_id"]).strip()
-    failure = None
-    try:
-        selection = deletion_selection(module.params, datetime.now(timezone.utc))
-        client = DmsClient(connection_settings(module.params))
-        selected, listing = read_tasks(client, selection)
-    except ConfigurationError as error:
-        failure = dict(NOTHING_DONE, msg=str(error))
-    except DmsError as error:
-        details = failure_details(error)
-        failure = dict(NOTHING_DONE, msg="Could not read the tasks of instance %s: %s" % (instance_id, error), **({"error": details} if details else {}))
-    if failure:
-        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
-        module.fail_json(**failure)
+def reading(params):
+    return "Could not read the tasks of instance %s" % str(params.get("instance_id")).strip()
+
+
+def run(module, client):
+    selection = deletion_selection(module.params, datetime.now(timezone.utc))
+    selected, listing = read_tasks(client, selection)
     if listing is not None and listing.complete is False:
         module.fail_json(msg="Nothing was deleted: the listing of instance %s stopped at %d of the %d tasks the API counted, so the"
-                             " selection may miss tasks" % (instance_id, listing.held, listing.counted), **NOTHING_DONE)
+                             " selection may miss tasks" % (selection.instance_id, listing.held, listing.counted), **nothing_done(module.params))
     to_delete, kept = split_active(selected)
     if module.check_mode:
         outcome = DeletionOutcome(deleted=to_delete)
@@ -423,7 +409,11 @@ def main():
         result["unconfirmed"] = outcome.unconfirmed
     if outcome.failed or outcome.unconfirmed:
         module.fail_json(msg=failure_message(selection.instance_id, to_delete, outcome), not_deleted=outcome.not_deleted, **result)
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    run_module(ARGUMENT_SPEC, run, nothing_done, reading)
 
 
 if __name__ == "__main__":

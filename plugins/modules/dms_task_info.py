@@ -210,12 +210,8 @@ error:
       sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError, DmsError, failure_details
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import ansible_module, argument_spec, connection_settings
+from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
+from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES
 
@@ -230,35 +226,25 @@ ARGUMENT_SPEC = argument_spec(
 )
 
 
-NOTHING_READ = {"tasks": [], "task_count": 0, "complete": False}
+def nothing_read(_params):
+    return {"tasks": [], "task_count": 0, "complete": False}
 
 
-def failure_result(error):
-    details = failure_details(error)
-    return {"error": details} if details else {}
+def reading(params):
+    return "Could not read the tasks of instance %s" % str(params.get("instance_id")).strip()
 
 
-def main():
-    module = ansible_module(ARGUMENT_SPEC, failed_result=NOTHING_READ, supports_check_mode=True)
-    if REQUESTS_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-    instance_id = module.params["instance_id"]
-    failure = None
-    try:
-        client = DmsClient(connection_settings(module.params))
-        tasks, listing = read_tasks(client, info_selection(module.params))
-    except ConfigurationError as error:
-        failure = dict(NOTHING_READ, msg=str(error))
-    except DmsError as error:
-        failure = dict(NOTHING_READ, msg="Could not read the tasks of instance %s: %s" % (instance_id.strip(), error), **failure_result(error))
-    if failure:
-        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
-        module.fail_json(**failure)
+def run(module, client):
+    tasks, listing = read_tasks(client, info_selection(module.params))
     complete = listing is None or listing.complete is not False
     if not complete:
         module.warn("The listing of instance %s stopped at %d of the %d tasks the API counted: tasks may be missing from the result"
-                    % (instance_id.strip(), listing.held, listing.counted))
-    module.exit_json(changed=False, tasks=tasks, task_count=len(tasks), complete=complete)
+                    % (module.params["instance_id"].strip(), listing.held, listing.counted))
+    return {"changed": False, "tasks": tasks, "task_count": len(tasks), "complete": complete}
+
+
+def main():
+    run_module(ARGUMENT_SPEC, run, nothing_read, reading)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
-from ansible_collections.hwcloud.dms.plugins.module_utils.instance import InstanceView
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, make_tracker
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, WaitLimits, make_tracker
 from ansible_collections.hwcloud.dms.tests.benchmarks.measure import (
     USER_NAME, USER_PASSWORD, connection, finish_playbook, finish_playbooks, instance_id, load_note, median, p90, python_module, scenario, start_playbook,
     table, verdict,
@@ -113,8 +112,11 @@ def first_read_table(workdir, count, repeats):
 
 
 class SimulatedClock:
-    def __init__(self):
+    """Simulated time: sleeping moves it on at once; ``random`` is the jitter of the run's random source."""
+
+    def __init__(self, rng):
         self.now = 0.0
+        self.random = rng.random
 
     def monotonic(self):
         return self.now
@@ -186,13 +188,12 @@ def simulate_wait_for_task(remain_time=False, past_spread=None, **target):
     target = target or {"task_ids": [TASK_ID]}
 
     def wait(end, rng):
-        clock = SimulatedClock()
+        clock = SimulatedClock(rng)
         past = [end * (1 + past_spread * step / 2.0) for step in (-2, -1, 0, 1, 2)] if past_spread is not None else ()
         dms = SimulatedDms(clock, end, remain_time, past)
         # A timeout no simulated task reaches: the table is about how a wait ends, not about when it gives up.
-        waiter = TaskWaiter(dms, instance_id(0), timeout=4 * end + 60, max_pause=WAIT_SLEEP, clock=clock.monotonic,
-                            wall=clock.wall, sleep=clock.sleep, rng=rng.random, **target)
-        outcome = waiter.wait()
+        tracker = make_tracker(dms, instance_id(0), clock, **target)
+        outcome = TaskWaiter(dms, tracker, WaitLimits(4 * end + 60, max_pause=WAIT_SLEEP), clock=clock).wait()
         return outcome.elapsed - end, dms.calls
     return wait
 
@@ -391,7 +392,7 @@ def requests_per_poll_table(workdir):
         settings = connection_settings(dict(connection(emulator.url), request_timeout=30, max_retries=0, validate_certs=True))
         for label, instance, options in modes:
             client = DmsClient(settings)
-            tracker = make_tracker(client, InstanceView(client, instance_id(instance)), **options)
+            tracker = make_tracker(client, instance_id(instance), **options)
             costs = []
             for _poll in range(3):
                 before = client.calls

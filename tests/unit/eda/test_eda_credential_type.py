@@ -15,8 +15,8 @@ import yaml
 from jinja2.nativetypes import NativeEnvironment
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
 from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import source_config
+from ansible_collections.hwcloud.dms.tests.environment import clear_credentials
 
 try:
     from ansible_rulebook.util import substitute_variables
@@ -80,8 +80,7 @@ def documented_source_args(extra_vars):
 @pytest.fixture(name="no_environment")
 def no_environment_fixture(monkeypatch):
     """No connection option comes from the environment: HW_VALIDATE_CERTS=false there must not decide for the args."""
-    for name in [var for entry in COMMON_OPTIONS.values() for var in entry.get("env", [])]:
-        monkeypatch.delenv(name, raising=False)
+    clear_credentials(monkeypatch)
 
 
 @pytest.mark.parametrize("rendering", sorted(CONTROLLER_RENDERINGS))

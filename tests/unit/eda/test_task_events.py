@@ -10,18 +10,19 @@ names it, so timelines count from the source's first poll.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import logging
 import os
-import time
+import threading
 
 import pytest
 import yaml
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS, doc_fragment
-from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import SOURCE_NAME, SOURCE_OPTIONS, SourceStopped
+from ansible_collections.hwcloud.dms.plugins.module_utils.task_watch import SOURCE_NAME, SOURCE_OPTIONS, PollingStopped, SourceStopped
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 
 COLLECTION = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
@@ -49,9 +50,13 @@ ACCESS_KEY = "AKEVENTSOURCE000001"
 SECRET_KEY = "SKCANARY-never-print-me-4242424242424242"
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 INSTANCE = "11111111-2222-3333-4444-555555555555"
-# Polls start about a second apart (the smallest interval); timelines change state half-way between two polls.
+# Polls start about a second apart (the smallest interval). A state a test must see lasts two polls and changes half-way
+# between two, so that a poll may come a second and a half late on a loaded machine without missing it.
 INTERVAL = 1
+# Only a run that goes wrong lasts this long: a run ends when its test's condition holds or main() ends.
 RUN_TIMEOUT = 30.0
+# How often a run checks its test's condition while no event comes.
+CHECK_EVERY = 0.1
 
 
 def scenario(tasks=(), generate=None, faults=None):
@@ -82,49 +87,77 @@ def connection_fixture(emulator, monkeypatch):
     return emulator
 
 
-class SourceRun:
-    """What one run of main() put on its queue, how it ended, and how long it took."""
+class Workers(concurrent.futures.ThreadPoolExecutor):
+    """The event loop's default executor during a run: main() polls in it (asyncio.to_thread). Keeps every call."""
 
-    def __init__(self, events, error, seconds):
-        self.events = events
-        self.error = error
-        self.seconds = seconds
+    def __init__(self):
+        super().__init__(thread_name_prefix="task-events-poll")
+        self.calls = []
+
+    def submit(self, *args, **kwargs):
+        call = super().submit(*args, **kwargs)
+        self.calls.append(call)
+        return call
+
+    def busy(self):
+        return any(not call.done() for call in self.calls)
+
+
+class SourceRun:
+    """One run of main(), filled in as it goes: what it put on its queue and how it ended."""
+
+    def __init__(self):
+        self.events = []
+        self.workers = Workers()
+        self.error = None  # what main() raised by itself
+        self.returned = False  # main() ended by itself (returned or raised), before the run cancelled it
+        self.cancelled = False  # main() ended as cancelled, once the run cancelled it
+        self.left_running = False  # a poll still ran in a worker thread once main() had ended
+        self.threads_left = []  # threads the run started that outlived it
 
     def changes(self):
         return [(event["dms_task"]["task"]["id"], event["dms_task"]["previous_status"], event["dms_task"]["status"])
                 for event in self.events if "dms_task" in event]
 
+    def poll_errors(self):
+        """The exceptions the polls ended with, in the order they were started."""
+        return [call.exception() for call in self.workers.calls if call.exception() is not None]
 
-def run_source(args, until=lambda events: False, seconds=RUN_TIMEOUT):
-    """Run main() until ``until(events)`` holds, ``seconds`` pass or it raises; then cancel it, as ansible-rulebook does.
 
-    The time includes the cancellation and asyncio.run's wait for the worker thread, so it shows how fast it stops.
-    """
+def run_source(args, until=lambda run: False, seconds=RUN_TIMEOUT):
+    """Run main() until ``until(run)`` holds (checked on each event and every CHECK_EVERY seconds) or main() ends by
+    itself; then cancel it, as ansible-rulebook does. ``seconds`` only bounds a run whose condition never comes."""
+    run = SourceRun()
+
     async def drive():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(run.workers)
         queue = asyncio.Queue()
         source = asyncio.ensure_future(SOURCE["main"](queue, args))
-        loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        events, error = [], None
         try:
-            while not until(events) and loop.time() < deadline:
+            while not source.done() and not until(run) and loop.time() < deadline:
                 getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, source}, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({getter, source}, timeout=min(CHECK_EVERY, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
-                    events.append(getter.result())
-                    continue
-                getter.cancel()
-                if source.done():
-                    error = source.exception()
-                    break
+                    run.events.append(getter.result())
+                else:
+                    getter.cancel()
         finally:
+            run.returned = source.done()
             source.cancel()
             await asyncio.gather(source, return_exceptions=True)
-        return events, error
+        run.left_running = run.workers.busy()
+        while not queue.empty():
+            run.events.append(queue.get_nowait())
+        run.cancelled = source.cancelled()
+        if run.returned and not run.cancelled:
+            run.error = source.exception()
 
-    started = time.monotonic()
-    events, error = asyncio.run(drive())
-    return SourceRun(events, error, time.monotonic() - started)
+    threads = set(threading.enumerate())
+    asyncio.run(drive())  # which also waits for the worker threads to end
+    run.threads_left = [thread for thread in threading.enumerate() if thread not in threads]
+    return run
 
 
 def statuses_of(task_id, run):
@@ -142,10 +175,10 @@ def test_each_status_change_is_one_event(connection, caplog):
     connection.load(scenario(tasks=[
         {"id": "t-running", "name": "restart", "created_offset": -3600, "timeline": [[-3600, "EXECUTING"], [1.5, "SUCCESS"]]},
         {"id": "t-change", "name": "kafkaConfigModify", "params": {"retention.ms": "3600000"}, "appear_after": 0.5,
-         "timeline": [[0.5, "CREATED"], [1.5, "EXECUTING"], [2.5, "FAILED"]]},
+         "timeline": [[0.5, "CREATED"], [2.5, "EXECUTING"], [4.5, "FAILED"]]},
     ], generate=[{"count": 30, "status": ["SUCCESS", "FAILED"]}]))
     run = run_source({"instances": [INSTANCE], "interval": INTERVAL},
-                     until=lambda events: any(event["dms_task"]["status"] == "FAILED" for event in events))
+                     until=lambda run: any(event["dms_task"]["status"] == "FAILED" for event in run.events))
     assert run.error is None
     assert statuses_of("t-change", run) == [(None, "CREATED"), ("CREATED", "EXECUTING"), ("EXECUTING", "FAILED")]
     assert statuses_of("t-running", run) == [("EXECUTING", "SUCCESS")]
@@ -164,7 +197,7 @@ def test_include_existing_tells_the_tasks_active_at_start(connection):
         {"id": "t-queued", "name": "kafkaConfigModify", "created_offset": -10, "status": "CREATED"},
         {"id": "t-failed", "name": "bindInstancePublicIp", "created_offset": -20, "status": "FAILED"},
     ]))
-    run = run_source({"instances": [INSTANCE], "interval": INTERVAL, "include_existing": True}, until=lambda events: len(events) >= 2)
+    run = run_source({"instances": [INSTANCE], "interval": INTERVAL, "include_existing": True}, until=lambda run: len(run.events) >= 2)
     assert run.changes() == [("t-running", None, "EXECUTING"), ("t-queued", None, "CREATED")]
     assert connection.count("list") == 1
 
@@ -172,26 +205,27 @@ def test_include_existing_tells_the_tasks_active_at_start(connection):
 def test_statuses_filter_the_events(connection):
     connection.load(scenario(tasks=[
         {"id": "t-change", "name": "kafkaConfigModify", "appear_after": 0.5,
-         "timeline": [[0.5, "CREATED"], [1.5, "EXECUTING"], [2.5, "FAILED"]]},
+         "timeline": [[0.5, "CREATED"], [2.5, "EXECUTING"], [4.5, "FAILED"]]},
     ]))
     run = run_source({"instances": [INSTANCE], "interval": INTERVAL, "statuses": ["FAILED", "CANCELLED"]},
-                     until=lambda events: len(events) >= 1)
+                     until=lambda run: len(run.events) >= 1)
     assert run.changes() == [("t-change", "EXECUTING", "FAILED")]
 
 
 def test_outages_are_logged_once_each_and_nothing_is_lost(connection, caplog):
     caplog.set_level(logging.INFO, logger=SOURCE_NAME)
     # List calls: 1 fine; 2 throttled, 3 Backend unavailable (one outage); 4 fine; 5 dropped (another outage); 6 fine.
+    # They start at about 0, 1, 3, 7, 8 and 10 s; t-late appears between the 4th and the 6th, a second and a half from each.
     connection.load(scenario(tasks=[
         {"id": "t-quick", "name": "kafkaConfigModify", "appear_after": 1.5, "timeline": [[1.5, "EXECUTING"], [2, "FAILED"]]},
-        {"id": "t-late", "name": "restart", "appear_after": 7.5, "status": "SUCCESS"},
+        {"id": "t-late", "name": "restart", "appear_after": 8.5, "status": "SUCCESS"},
     ], faults=[
         {"kind": "list", "nth": 2, "status": 429},
         {"kind": "list", "nth": 3, "status": 503},
         {"kind": "list", "nth": 5, "drop": True},
     ]))
     run = run_source({"instances": [INSTANCE], "interval": INTERVAL, "max_retries": 0},
-                     until=lambda events: len(events) >= 2)
+                     until=lambda run: len(run.events) >= 2)
     assert run.error is None
     # The task that appeared and failed during the first outage is told once, when it can be seen again.
     assert run.changes() == [("t-quick", None, "FAILED"), ("t-late", None, "SUCCESS")]
@@ -214,12 +248,11 @@ def test_an_authentication_failure_stops_the_source_at_once(connection, monkeypa
     wrong_secret = "SKWRONG-also-never-printed-0000000000000"
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", wrong_secret)
     run = run_source({"instances": [INSTANCE], "interval": INTERVAL})
-    assert isinstance(run.error, SourceStopped)
-    assert run.seconds < 5
+    assert run.returned and isinstance(run.error, SourceStopped)
     message = str(run.error)
     assert message.startswith("%s stopped: could not read the tasks of instance %s: HTTP 401 APIG.0301" % (SOURCE_NAME, INSTANCE))
     assert "lock the access key" in message
-    [request] = connection.requests()  # exactly one request with the bad key: never a second one
+    [request] = connection.requests()  # exactly one request with the bad key: neither retried nor polled again
     assert request["auth"] == "denied"
     assert wrong_secret not in message + caplog.text
 
@@ -238,7 +271,7 @@ def test_a_deleted_instance_makes_one_last_event_and_the_others_go_on(connection
         [{"id": "g-running", "name": "resizeInstance", "created_offset": -60, "status": "EXECUTING"}],
         [{"id": "o-change", "name": "kafkaConfigModify", "appear_after": 0.5, "timeline": [[0.5, "EXECUTING"], [4.5, "SUCCESS"]]}]))
     run = run_source({"instances": [GONE, OTHER], "interval": INTERVAL, "statuses": ["SUCCESS"]},
-                     until=lambda events: ("o-change", "EXECUTING", "SUCCESS") in run_changes(events))
+                     until=lambda run: ("o-change", "EXECUTING", "SUCCESS") in run.changes())
     assert run.error is None
     gone = [event["dms_instance_gone"] for event in run.events if "dms_instance_gone" in event]
     assert len(gone) == 1, run.events
@@ -257,7 +290,7 @@ def test_one_not_found_answer_between_good_ones_drops_nothing(connection):
                             "timeline": [[0.5, "EXECUTING"], [3.5, "SUCCESS"]]}],
                     faults=[{"kind": "list", "nth": 2, "status": 404, "body": {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}}])
     connection.load(spec)
-    run = run_source({"instances": [INSTANCE], "interval": INTERVAL}, until=lambda events: len(events) >= 2)
+    run = run_source({"instances": [INSTANCE], "interval": INTERVAL}, until=lambda run: len(run.events) >= 2)
     assert run.error is None and run.changes() == [("t-change", None, "EXECUTING"), ("t-change", "EXECUTING", "SUCCESS")]
 
 
@@ -265,7 +298,7 @@ def test_the_source_ends_once_every_instance_is_gone(connection):
     connection.load(dict(two_instances([], []), instances=[{"id": GONE, "deleted_after": 1.5}]))
     run = run_source({"instances": [GONE], "interval": INTERVAL})
     assert run.error is None and [list(event) for event in run.events] == [["dms_instance_gone"]]
-    assert run.seconds < RUN_TIMEOUT / 2, "main() returned by itself"
+    assert run.returned, "main() returned by itself, not cancelled"
 
 
 def test_an_instance_unknown_from_the_start_stops_the_source(connection):
@@ -273,10 +306,6 @@ def test_an_instance_unknown_from_the_start_stops_the_source(connection):
     run = run_source({"instances": [INSTANCE, GONE], "interval": INTERVAL})
     assert isinstance(run.error, SourceStopped)
     assert str(run.error).startswith("%s stopped: could not read the tasks of instance %s: HTTP 404 DMS.00404022" % (SOURCE_NAME, GONE))
-
-
-def run_changes(events):
-    return SourceRun(events, None, 0).changes()
 
 
 def test_bad_args_stop_the_source_before_any_request(connection):
@@ -328,7 +357,7 @@ def test_the_schema_refuses_what_the_source_refuses(args, named):
 
 def test_the_schema_accepts_what_the_source_accepts(connection):
     connection.load(scenario(tasks=[{"id": "t-change", "name": "restart", "appear_after": 0.5, "timeline": [[0.5, "EXECUTING"], [1.5, "FAILED"]]}]))
-    run = run_source(GOOD_ARGS, until=lambda events: len(events) >= 1)
+    run = run_source(GOOD_ARGS, until=lambda run: len(run.events) >= 1)
     assert run.error is None and run.changes() == [("t-change", None, "FAILED")]
 
 
@@ -353,30 +382,30 @@ def test_meta_extensions_shows_galaxy_the_event_source():
 
 def test_cancelled_while_waiting_for_the_next_poll(connection):
     connection.load(scenario(tasks=[{"name": "restart", "status": "SUCCESS"}]))
-    run = run_source({"instances": [INSTANCE], "interval": 60}, seconds=1.0)
-    assert run.error is None and run.events == []
-    assert run.seconds < 2.0
+    run = run_source({"instances": [INSTANCE], "interval": 60}, until=lambda run: run.workers.calls and not run.workers.busy())
+    assert run.cancelled and run.error is None and run.events == []
+    # Cancelled between polls, it ends with no poll left running: asyncio.run has no worker thread to wait for.
+    assert not run.left_running
     assert connection.count("list") == 1
 
 
 def test_cancelled_while_the_client_waits_to_retry(connection):
     # Every list call fails: the client pauses between retries (exponential backoff) in the worker thread.
     connection.load(scenario(faults=[{"kind": "list", "status": 503}]))
-    run = run_source({"instances": [INSTANCE], "max_retries": 10}, seconds=2.0)
-    assert run.events == [] and run.error is None
-    # The pause is cut short: cancelling (and asyncio.run's wait for the worker thread) takes far less than the backoff.
-    assert run.seconds < 3.5
-    sent = connection.count("list")
-    time.sleep(1.5)
-    assert connection.count("list") == sent  # nothing is sent after the source was cancelled
+    run = run_source({"instances": [INSTANCE], "max_retries": 10}, until=lambda run: connection.count("list") >= 2)
+    assert run.cancelled and run.error is None and run.events == []
+    # The pause is cut short: the poll gives up at once, with retries left (max_retries 10: up to 11 list calls).
+    assert [type(error) for error in run.poll_errors()] == [PollingStopped]
+    assert connection.count("list") < 11
+    assert run.threads_left == [], "nothing is left to send a request after the source was cancelled"
 
 
 def test_requests_per_poll_stay_bounded_on_a_long_history(connection):
     connection.load(scenario(tasks=[
-        {"id": "t-running", "name": "restart", "created_offset": -7200, "timeline": [[-7200, "EXECUTING"], [2.5, "SUCCESS"]]},
+        {"id": "t-running", "name": "restart", "created_offset": -7200, "timeline": [[-7200, "EXECUTING"], [3.5, "SUCCESS"]]},
         {"id": "t-new", "name": "kafkaConfigModify", "appear_after": 1.5, "status": "CREATED"},
     ], generate=[{"count": 1000, "created_offset": -60, "interval": 60}]))
-    run = run_source({"instances": [INSTANCE], "interval": INTERVAL}, until=lambda events: len(events) >= 2, seconds=15)
+    run = run_source({"instances": [INSTANCE], "interval": INTERVAL}, until=lambda run: len(run.events) >= 2)
     assert run.changes() == [("t-new", None, "CREATED"), ("t-running", "EXECUTING", "SUCCESS")]
     requests = [entry for entry in connection.requests() if entry["kind"] in ("list", "show")]
     history = [entry["query"]["start"] for entry in requests[:11]]

@@ -15,6 +15,7 @@ from ansible.playbook.task import Task
 from ansible_collections.hwcloud.dms.plugins.action import wait_for_task as action
 from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleDocFragment
 from ansible_collections.hwcloud.dms.plugins.modules import wait_for_task as stub
+from ansible_collections.hwcloud.dms.tests.environment import clear_credentials
 
 
 class RecordingDisplay:
@@ -28,8 +29,8 @@ class RecordingDisplay:
         self.lines.append((1, text))
 
 
-def test_documented_options_are_exactly_the_validated_ones():
-    """validate-modules cannot compare a doc stub with an action plugin's spec: this test does."""
+def test_the_validated_options_are_the_documented_ones():
+    """The spec is read from the doc stub and the option table: every documented option, with what it documents."""
     documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
     documented.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
     assert set(documented) == set(action.ARGUMENT_SPEC)
@@ -107,8 +108,9 @@ class FakeWaiter:
     made = []
     outcome = {"msg": "done", "tasks": [], "history": [], "polls": 1, "api_calls": 1, "elapsed": 0.1, "timed_out": False, "failed": False}
 
-    def __init__(self, client, instance_id, **options):
-        FakeWaiter.made.append(dict(options, instance_id=instance_id))
+    def __init__(self, client, tracker, limits, fail_on_status=None, listener=None):
+        FakeWaiter.made.append(dict(tracker, timeout=limits.timeout, delay=limits.delay, max_pause=limits.max_pause,
+                                    fail_on_status=fail_on_status))
 
     def wait(self):
         return FakeOutcome(FakeWaiter.outcome)
@@ -121,11 +123,11 @@ class FakeWaiter:
 
 @pytest.fixture
 def run_action(monkeypatch):
-    for entry in action.COMMON_OPTIONS.values():
-        for variable in entry.get("env", []):
-            monkeypatch.delenv(variable, raising=False)
+    clear_credentials(monkeypatch)
     FakeWaiter.made = []
     monkeypatch.setattr(action, "TaskWaiter", FakeWaiter)
+    # What the plugin asked to wait for, as the fake waiter's tracker.
+    monkeypatch.setattr(action, "make_tracker", lambda client, instance_id, **target: dict(target, instance_id=instance_id))
     monkeypatch.setattr(action, "DmsClient", lambda settings: object())
     monkeypatch.setattr(action, "display", RecordingDisplay())
 

@@ -25,11 +25,6 @@ def test_project_id_is_filled_in(path, expected):
     assert api_path(path).expand(PROJECT) == expected
 
 
-def test_whether_the_project_id_is_needed():
-    assert api_path("/v2/{project_id}/instances").needs_project_id
-    assert not api_path("/v2/products").needs_project_id
-
-
 def test_segments_are_percent_encoded_as_written():
     assert api_path("/v2/{project_id}/topics/a b%2Fc:d").expand("p") == "/v2/p/topics/a%20b%252Fc%3Ad"
 

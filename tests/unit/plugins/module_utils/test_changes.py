@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A change in one step on the fake clock and fake DMS of the waiter's tests: sent again once the instance is free, then
+"""A change in one step on the fake clock and fake DMS (tests/unit/fakes.py): sent again once the instance is free, then
 waited for; its answer read as DMS documents it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.changes import (
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ApiError, NotSentError, RetriesExhausted, TransportError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpAnswer
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import NOT_NOW, PRECONDITIONS, refusal_of
-from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.test_waiter import INSTANCE, FakeClock, FakeDms, FakeTask
+from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeClock, FakeDms, FakeTask
 
 BUSY_CODE = "DMS.00400017"
 
@@ -71,10 +71,9 @@ def clock_fixture():
     return FakeClock()
 
 
-def runner(clock, tasks, timeout=600.0, batch_action=False, wall=None, **instance):
+def runner(clock, tasks, timeout=600.0, batch_action=False, **instance):
     dms = FakeDms(clock, tasks, **instance)
-    return dms, ChangeRunner(dms, INSTANCE, timeout, batch=batch_action, clock=clock.monotonic, wall=wall or clock.wall, sleep=clock.sleep,
-                             rng=lambda: 0.5)
+    return dms, ChangeRunner(dms, INSTANCE, timeout, batch=batch_action, clock=clock)
 
 
 def test_the_refusals_for_now_and_the_preconditions_are_told_apart():
@@ -296,7 +295,8 @@ def test_a_batch_answer_dms_does_not_document_is_no_success(clock, body):
 def test_a_controller_clock_ahead_of_the_cloud_still_finds_the_task_the_change_started(clock):
     """The cloud dates the task five minutes before what the controller calls the moment of sending."""
     mine = FakeTask("r-new", "restartInstance", [(2, "EXECUTING"), (9, "SUCCESS")])
-    dms, change = runner(clock, [mine], wall=lambda: clock.wall() + timedelta(minutes=5))
+    dms, change = runner(clock, [mine])
+    clock.skew = timedelta(minutes=5)
     outcome = ChangeOutcome()
     sent_at = change.send(Calls(clock, [accepted(None)]), outcome, wait_when_busy=False, task_name="restartInstance")
     change.wait_for_task(outcome, sent_at, task_name="restartInstance")

@@ -23,6 +23,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import THROTTLED_MIN_PAUSE, HttpClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
+from ansible_collections.hwcloud.dms.tests.unit.fakes import FakeClock
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 AK = "AKCLIENTTEST00000000"
@@ -52,12 +53,11 @@ def client_settings(server, **options):
     return connection_settings(params)
 
 
-def make_client(server, pauses=None, session=None, **options):
-    """A client whose retries only record their pauses (in ``pauses``) instead of sleeping."""
+def make_client(server, clock=None, session=None, **options):
+    """A client on a fake clock (``clock``, or one of its own): its retries only record their pauses instead of sleeping."""
     settings = client_settings(server, **options)
-    pauses = [] if pauses is None else pauses
     http = HttpClient(make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
-                      validate_certs=settings.validate_certs, ca_path=settings.ca_path, session=session, sleep=pauses.append)
+                      validate_certs=settings.validate_certs, ca_path=settings.ca_path, session=session, clock=clock or FakeClock())
     return DmsClient(settings, http=http)
 
 
@@ -426,11 +426,11 @@ def test_get_task_progress_of_a_missing_instance_raises(server):
 ], ids=["503", "429", "flow control", "404 no body", "malformed", "empty"])
 def test_get_task_progress_is_one_attempt(server, reply):
     server.replies.extend([reply, Reply(200, {"progress_percentage": 50})])
-    pauses = []
+    clock = FakeClock()
     with pytest.raises(RetriesExhausted) as caught:
-        make_client(server, pauses=pauses, max_retries=5).get_task_progress(INSTANCE, "t1")
+        make_client(server, clock=clock, max_retries=5).get_task_progress(INSTANCE, "t1")
     assert caught.value.attempts == 1
-    assert len(server.requests) == 1 and pauses == []
+    assert len(server.requests) == 1 and clock.sleeps == []
 
 
 def test_get_task_progress_has_a_short_timeout(server):
@@ -591,13 +591,13 @@ MALFORMED_LISTS = {
 @pytest.mark.parametrize("body", MALFORMED_LISTS.values(), ids=list(MALFORMED_LISTS))
 def test_a_malformed_task_list_is_retried_then_an_error_never_no_tasks(server, body):
     server.respond = lambda request: Reply(200, body, {"X-Request-Id": "r-bad"})
-    pauses = []
+    clock = FakeClock()
     with pytest.raises(RetriesExhausted) as caught:
-        list(make_client(server, pauses=pauses, max_retries=2).list_tasks(INSTANCE))
+        list(make_client(server, clock=clock, max_retries=2).list_tasks(INSTANCE))
     error = caught.value.last_error
     assert isinstance(error, MalformedAnswerError)
     assert TASKS_PATH in str(error) and "r-bad" in str(error)
-    assert len(server.requests) == 3 and len(pauses) == 2
+    assert len(server.requests) == 3 and len(clock.sleeps) == 2
 
 
 def test_a_malformed_page_then_a_good_one_is_read(server):
@@ -626,13 +626,13 @@ MALFORMED_SHOWS = dict(((case, body) for case, body in MALFORMED_LISTS.items() i
 @pytest.mark.parametrize("body", MALFORMED_SHOWS.values(), ids=list(MALFORMED_SHOWS))
 def test_a_malformed_show_answer_is_retried_then_an_error_never_none(server, body):
     server.respond = lambda request: Reply(200, body, {"X-Request-Id": "r-bad"})
-    pauses = []
+    clock = FakeClock()
     with pytest.raises(RetriesExhausted) as caught:
-        make_client(server, pauses=pauses, max_retries=2).get_task(INSTANCE, "task-00001")
+        make_client(server, clock=clock, max_retries=2).get_task(INSTANCE, "task-00001")
     error = caught.value.last_error
     assert isinstance(error, MalformedAnswerError)
     assert TASKS_PATH + "/task-00001" in str(error) and "r-bad" in str(error)
-    assert len(server.requests) == 3 and len(pauses) == 2
+    assert len(server.requests) == 3 and len(clock.sleeps) == 2
 
 
 def test_a_show_answer_naming_another_task_says_so(server):
@@ -870,10 +870,10 @@ def test_a_throttled_page_backs_off_and_is_read_again(server):
         first = int(query["start"]) - 1
         return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
     server.respond = respond
-    pauses = []
-    ids, accounting = read(server, read_all=True, pauses=pauses, max_retries=2)
+    clock = FakeClock()
+    ids, accounting = read(server, read_all=True, clock=clock, max_retries=2)
     assert ids == [task["id"] for task in history] and accounting == (1000, 1000, True)
-    assert len(pauses) == 1 and pauses[0] >= THROTTLED_MIN_PAUSE
+    assert len(clock.sleeps) == 1 and clock.sleeps[0] >= THROTTLED_MIN_PAUSE
     assert [query["start"] for query in list_queries(server)].count("301") == 2
 
 
@@ -898,19 +898,9 @@ def test_a_failing_page_fails_the_read_with_its_error_and_stops_the_threads(serv
     assert len(list_queries(server)) <= 5 + PAGES_IN_FLIGHT  # no page asked for after the failure was seen
 
 
-class SteppedClock:
-    """The injected clock: the test moves it on."""
-
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
 def test_a_whole_read_stops_at_the_deadline(server):
     history = [api_task(n) for n in range(3000)]
-    clock = SteppedClock()
+    clock = FakeClock(start=100.0)
 
     def respond(request):
         query = dict(request.query)
@@ -920,7 +910,7 @@ def test_a_whole_read_stops_at_the_deadline(server):
         return Reply(200, {"task_count": str(len(history)), "tasks": history[first:first + PAGE_SIZE]})
     server.respond = respond
     settings = client_settings(server)
-    http = HttpClient(make_auth(settings), request_timeout=5.0, max_retries=3, clock=clock, sleep=lambda seconds: None)
+    http = HttpClient(make_auth(settings), request_timeout=5.0, max_retries=3, clock=clock)
     listing = DmsClient(settings, http=http).list_tasks(INSTANCE, deadline=150.0, read_all=True)
     with pytest.raises(RetriesExhausted) as caught:
         list(listing)

@@ -26,6 +26,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import Htt
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import STATUSES, TASK_FIELDS
+from ansible_collections.hwcloud.dms.tests.unit.fakes import FakeClock
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 # Small pages, so that a handful of tasks already spans several pages.
@@ -71,15 +72,14 @@ class ScriptedSession:
         return answer.response(url)
 
 
-def never_sleep(seconds):
-    raise AssertionError("no retry is allowed here, yet the client paused %s s" % seconds)
-
-
-def make_client(session, max_retries=0, sleep=never_sleep):
+def make_client(session, max_retries=0, clock=None):
+    """A client over the scripted session; without a clock of the test's, one that fails the test at any pause (no retry is
+    allowed then)."""
     connection = connection_settings({"access_key": "AKPROPERTY000000000", "secret_key": "SKPROPERTY" + "0" * 30,
                                       "endpoint": "https://dms.example.test", "project_id": "0123456789abcdef0123456789abcdef",
                                       "request_timeout": 5.0, "max_retries": max_retries, "validate_certs": True})
-    http = HttpClient(AkSkSigner(connection.access_key, connection.secret_key), max_retries=max_retries, session=session, sleep=sleep)
+    http = HttpClient(AkSkSigner(connection.access_key, connection.secret_key), max_retries=max_retries, session=session,
+                      clock=clock or FakeClock(max_sleeps=0))
     return DmsClient(connection, http=http)
 
 
@@ -241,17 +241,17 @@ def test_list_tasks_returns_well_formed_tasks_or_raises_a_dms_error(answers):
 @settings(max_examples=100, deadline=None)
 @given(answers=st.lists(LIST_ANSWERS, min_size=1, max_size=8))
 def test_list_tasks_with_retries_returns_well_formed_tasks_or_raises_a_dms_error(answers):
-    pauses = []
+    clock = FakeClock()
     session = ScriptedSession(answers)
     with mock.patch.object(client_module, "PAGE_SIZE", SMALL_PAGE):
         try:
-            tasks = list(make_client(session, max_retries=2, sleep=pauses.append).list_tasks(INSTANCE))
+            tasks = list(make_client(session, max_retries=2, clock=clock).list_tasks(INSTANCE))
         except Exception as error:  # pylint: disable=broad-exception-caught
             assert_typed_failure(error, session.served[-1])
             return
     for task in tasks:
         assert_well_formed(task)
-    assert len(pauses) <= len(session.served)
+    assert len(clock.sleeps) <= len(session.served)
 
 
 def show_answers(task_id):

@@ -13,39 +13,18 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, InstanceNotFoundError, MalformedAnswerError,
     MalformedIdError, NotFoundError, RetriesExhausted, TransportError, UnsafeToRetryError,
 )
-
-INSTANCE = "11111111-2222-3333-4444-555555555555"
+from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeDms, listed_task
 
 
 def task(task_id, status="SUCCESS"):
     return {"id": task_id, "name": "kafkaConfigModify", "status": status}
 
 
-class FakeClient:
-    def __init__(self, answers, listed=(), read_error=None, kept=()):
-        self.answers = answers  # task ID to True (deleted), False (gone) or an error to raise
-        self.listed = set(listed)  # tasks still shown after their delete, as DELETED
-        self.kept = set(kept)  # tasks still shown after their delete, as they were
-        self.read_error = read_error
-        self.deletes = []
-        self.reads = []
-
-    def get_task(self, instance_id, task_id):
-        assert instance_id == INSTANCE
-        self.reads.append(task_id)
-        if self.read_error is not None:
-            raise self.read_error
-        if task_id in self.kept:
-            return task(task_id)
-        return task(task_id, "DELETED") if task_id in self.listed else None
-
-    def delete_task(self, instance_id, task_id):
-        assert instance_id == INSTANCE
-        self.deletes.append(task_id)
-        answer = self.answers.get(task_id, True)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+def dms_holding(*tasks, **on_delete):
+    """A FakeDms holding these tasks (as task() gives them), and by task ID what DMS keeps after its delete (FakeTask's
+    on_delete: by default nothing)."""
+    return FakeDms(tasks=[listed_task(entry["id"], "2024-05-01T00:00:00Z", entry["status"], entry["name"], on_delete=on_delete.get(entry["id"], "gone"))
+                          for entry in tasks])
 
 
 def test_active_tasks_are_kept_with_the_reason_in_order():
@@ -77,9 +56,10 @@ def test_which_failed_delete_lets_the_next_one_go_ahead(error, goes_on):
 
 def test_deletes_go_on_after_a_failure_about_one_task():
     refused = ApiError(400, "DMS.00400071", "The task is still running and cannot be deleted.", "req-1")
-    client = FakeClient({"b": refused, "c": False})
-    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
-    assert client.deletes == ["a", "b", "c", "d"]
+    dms = dms_holding(task("a"), task("b"), task("d"))  # no task c: DMS answers it has none
+    dms.faults[("delete", "b")] = refused
+    outcome = delete_tasks(dms, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
+    assert dms.asked("delete") == ["a", "b", "c", "d"]
     assert [entry["id"] for entry in outcome.deleted] == ["a", "d"]
     assert [entry["id"] for entry in outcome.unchanged] == ["c"]
     assert outcome.untried == []
@@ -88,9 +68,11 @@ def test_deletes_go_on_after_a_failure_about_one_task():
 
 
 def test_deletes_stop_after_a_failure_every_delete_would_meet():
-    client = FakeClient({"b": AuthenticationError(401, "APIG.0301", "verify aksk signature fail")})
-    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
-    assert client.deletes == ["a", "b"]
+    tasks = [task("a"), task("b"), task("c"), task("d")]
+    dms = dms_holding(*tasks)
+    dms.faults[("delete", "b")] = AuthenticationError(401, "APIG.0301", "verify aksk signature fail")
+    outcome = delete_tasks(dms, INSTANCE, tasks)
+    assert dms.asked("delete") == ["a", "b"]
     assert [entry["id"] for entry in outcome.deleted] == ["a"]
     assert [entry["id"] for entry in outcome.untried] == ["c", "d"]
     assert [entry["id"] for entry in outcome.not_deleted] == ["b", "c", "d"]
@@ -110,18 +92,20 @@ def test_diff_leaves_out_tasks_that_were_already_gone():
 
 
 def test_a_task_already_deleted_that_stays_listed_after_its_delete_is_no_change():
-    client = FakeClient({}, listed={"a", "b"})
-    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED"), task("b", "SUCCESS"), task("c", "DELETED")])
-    assert client.deletes == ["a", "b", "c"]
-    assert client.reads == ["a", "c"], "only a task that was DELETED before is read again"
+    tasks = [task("a", "DELETED"), task("b", "SUCCESS"), task("c", "DELETED")]
+    dms = dms_holding(*tasks, a="DELETED", b="DELETED")
+    outcome = delete_tasks(dms, INSTANCE, tasks)
+    assert dms.asked("delete") == ["a", "b", "c"]
+    assert dms.asked("get") == ["a", "c"], "only a task that was DELETED before is read again"
     assert [entry["id"] for entry in outcome.unchanged] == ["a"]
     assert [entry["id"] for entry in outcome.deleted] == ["b", "c"]
     assert outcome.failed == []
 
 
 def test_a_failed_read_after_an_accepted_delete_counts_it_as_deleted():
-    client = FakeClient({}, listed={"a"}, read_error=ApiError(503, "APIG.0202", "Backend unavailable."))
-    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED")])
+    dms = dms_holding(task("a", "DELETED"), a="DELETED")
+    dms.faults["get"] = ApiError(503, "APIG.0202", "Backend unavailable.")
+    outcome = delete_tasks(dms, INSTANCE, [task("a", "DELETED")])
     assert [entry["id"] for entry in outcome.deleted] == ["a"] and outcome.failed == []
 
 
@@ -135,10 +119,12 @@ LOST_ANSWERS = {
 
 @pytest.mark.parametrize("lost", LOST_ANSWERS.values(), ids=list(LOST_ANSWERS))
 def test_a_delete_whose_answer_was_lost_is_read_back_not_sent_again(lost):
-    client = FakeClient({"a": lost, "b": lost, "c": lost}, listed={"b"}, kept={"c"})
-    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b"), task("c"), task("d")])
-    assert client.deletes == ["a", "b", "c", "d"], "each sent once, and the next ones still tried"
-    assert client.reads == ["a", "b", "c"]
+    tasks = [task("a"), task("b"), task("c"), task("d")]
+    dms = dms_holding(*tasks, b="DELETED", c="kept")
+    dms.faults.update({("delete", "a"): lost, ("delete", "b"): lost, ("delete", "c"): lost})
+    outcome = delete_tasks(dms, INSTANCE, tasks)
+    assert dms.asked("delete") == ["a", "b", "c", "d"], "each sent once, and the next ones still tried"
+    assert dms.asked("get") == ["a", "b", "c"]
     assert [entry["id"] for entry in outcome.deleted] == ["a", "b", "d"]  # gone, or newly listed as DELETED
     assert [(entry["id"], entry["msg"]) for entry in outcome.failed] == [
         ("c", "the task is still there (SUCCESS) after a delete that may or may not have been applied: %s" % lost)]
@@ -146,15 +132,17 @@ def test_a_delete_whose_answer_was_lost_is_read_back_not_sent_again(lost):
 
 
 def test_a_lost_delete_of_a_task_listed_as_deleted_before_is_no_proof_when_it_is_still_listed():
-    client = FakeClient({"a": LOST_ANSWERS["dropped"]}, listed={"a"})
-    outcome = delete_tasks(client, INSTANCE, [task("a", "DELETED")])
+    dms = dms_holding(task("a", "DELETED"), a="DELETED")
+    dms.faults[("delete", "a")] = LOST_ANSWERS["dropped"]
+    outcome = delete_tasks(dms, INSTANCE, [task("a", "DELETED")])
     assert [entry["id"] for entry in outcome.failed] == ["a"] and outcome.deleted == []
 
 
 def test_a_lost_delete_whose_read_back_fails_is_unconfirmed_never_not_deleted():
     lost = LOST_ANSWERS["server error"]
-    client = FakeClient({"a": lost}, read_error=RetriesExhausted(ApiError(503, "APIG.0202", "Backend unavailable."), 6))
-    outcome = delete_tasks(client, INSTANCE, [task("a"), task("b")])
+    dms = dms_holding(task("a"), task("b"))
+    dms.faults.update({("delete", "a"): lost, "get": RetriesExhausted(ApiError(503, "APIG.0202", "Backend unavailable."), 6)})
+    outcome = delete_tasks(dms, INSTANCE, [task("a"), task("b")])
     assert [entry["id"] for entry in outcome.unconfirmed] == ["a"]
     assert outcome.unconfirmed[0]["msg"].startswith("the delete may or may not have been applied: HTTP 503 APIG.0202")
     assert "reading the task back failed too: gave up after 6 attempts" in outcome.unconfirmed[0]["msg"]

@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.hwcloud.dms.plugins.module_utils.estimates import (
     MIN_PAST_TASKS, RECENT_TASKS, EndWindow, history_window, last_end, past_durations, progress_window,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import EXTRA_POLLS_IN_WINDOW, MIN_PAUSE, PollSchedule, TaskWaiter
-from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.test_waiter import INSTANCE, FakeClock, FakeDms, FakeTask, api_time
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import EXTRA_POLLS_IN_WINDOW, MIN_PAUSE, PollSchedule
+from ansible_collections.hwcloud.dms.tests.unit.fakes import FakeClock, FakeDms, FakeTask, api_time, waiter_for
 
 WALL = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -52,7 +52,7 @@ def test_the_last_end_of_several_needs_each():
 
 
 def test_a_window_schedule_lands_on_its_start_is_dense_in_it_and_backs_off_after():
-    schedule = PollSchedule(10.0)
+    schedule = PollSchedule(10.0, rng=lambda: 0.5)
     window = EndWindow(33.0, 37.0)
     assert schedule.next_pause(0.0, window) == 10.0  # never longer than the cap
     assert schedule.next_pause(30.0, window) == pytest.approx(3.0)  # lands on the start
@@ -63,7 +63,7 @@ def test_a_window_schedule_lands_on_its_start_is_dense_in_it_and_backs_off_after
 
 
 def test_a_wide_window_spends_no_more_than_its_extra_polls():
-    schedule = PollSchedule(10.0)
+    schedule = PollSchedule(10.0, rng=lambda: 0.5)
     window = EndWindow(100.0, 200.0)
     now, polls = 100.0, 0
     while now < 200.0:
@@ -74,8 +74,7 @@ def test_a_wide_window_spends_no_more_than_its_extra_polls():
 
 def wait_with(clock, tasks, **options):
     dms = FakeDms(clock, tasks, progress=options.pop("progress", None))
-    waiter = TaskWaiter(dms, INSTANCE, clock=clock.monotonic, wall=clock.wall, sleep=clock.sleep, rng=lambda: 0.5, **options)
-    return dms, waiter.wait()
+    return dms, waiter_for(dms, clock, **options).wait()
 
 
 def test_remain_time_places_a_poll_just_after_the_end():

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HttpClient against a real HTTP server on 127.0.0.1: retries, backoff, Retry-After, deadlines, typed errors.
 
-Sleep and clock are fakes (the client is built to take them), so no test waits for a backoff and no assertion
+The clock is a fake (the client is built to take one), so no test waits for a backoff and no assertion
 depends on how long anything took. Only the read-timeout tests spend real time (a 0.3 s request timeout).
 """
 
@@ -37,6 +37,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
 from ansible_collections.hwcloud.dms.tests.emulator.emulated_dms.certificates import write_certificates
+from ansible_collections.hwcloud.dms.tests.unit.fakes import FakeClock
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 # Canary credentials: if any of these shows up in an error message, a secret leaked.
@@ -48,21 +49,6 @@ CANARIES = (SK, SECURITY_TOKEN, AUTH_TOKEN)
 PATH = "/v2/0123456789abcdef/instances/inst-1/tasks"
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 GALAXY_YML = Path(__file__).resolve().parents[4] / "galaxy.yml"
-
-
-class FakeTime:
-    """The injected clock and sleep: sleeping only records the pause and moves the clock on."""
-
-    def __init__(self, now=1000.0):
-        self.now = now
-        self.pauses = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.pauses.append(seconds)
-        self.now += seconds
 
 
 class SpySession(requests.Session):
@@ -77,9 +63,11 @@ class SpySession(requests.Session):
         return super().send(request, **kwargs)
 
 
-def make_http(fake, auth=None, **kwargs):
-    kwargs.setdefault("rng", lambda: 0.5)
-    return HttpClient(auth or AkSkSigner(AK, SK, SECURITY_TOKEN), clock=fake.clock, sleep=fake.sleep, **kwargs)
+def make_http(fake, auth=None, rng=None, **kwargs):
+    """An HttpClient on the fake clock; ``rng``: the source of its jitter, when not the clock's."""
+    if rng is not None:
+        fake.random = rng
+    return HttpClient(auth or AkSkSigner(AK, SK, SECURITY_TOKEN), clock=fake, **kwargs)
 
 
 def get(http, server, deadline=None, params=(("start", "1"), ("limit", "100"))):
@@ -111,26 +99,26 @@ TRANSIENT_REPLIES = {
 
 @pytest.mark.parametrize("failure", TRANSIENT_REPLIES.values(), ids=list(TRANSIENT_REPLIES))
 def test_transient_failure_is_retried_then_succeeds(server, failure):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([failure, OK])
     http = make_http(fake, max_retries=5)
     assert get(http, server) == {"task_count": "0", "tasks": []}
     assert len(server.requests) == 2
-    assert len(fake.pauses) == 1
+    assert len(fake.sleeps) == 1
     assert http.calls == 2
 
 
 def test_read_timeout_is_retried(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(200, {"late": True}, delay=3), OK])
     http = make_http(fake, request_timeout=0.3, max_retries=1)
     assert get(http, server) == {"task_count": "0", "tasks": []}
     assert len(server.requests) == 2
-    assert len(fake.pauses) == 1
+    assert len(fake.sleeps) == 1
 
 
 def test_read_timeouts_count_against_max_retries(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: Reply(200, {"late": True}, delay=3)
     http = make_http(fake, request_timeout=0.3, max_retries=1)
     with pytest.raises(RetriesExhausted) as caught:
@@ -143,20 +131,20 @@ def test_refused_connection_is_retried():
     with socket.socket() as probe:  # a port that nothing listens on once the probe is closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    fake = FakeTime()
+    fake = FakeClock()
     http = make_http(fake, max_retries=2)
     with pytest.raises(RetriesExhausted) as caught:
         http.request("GET", "http://127.0.0.1:%d%s" % (port, PATH), [("start", "1")])
     assert caught.value.attempts == 3
     assert isinstance(caught.value.last_error, TransportError)
-    assert len(fake.pauses) == 2
+    assert len(fake.sleeps) == 2
     assert str(caught.value.last_error).startswith("GET http://127.0.0.1:%d%s: ConnectionError (" % (port, PATH))
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 3, 5])
 @pytest.mark.parametrize("failure", ["503", "dropped connection", "html on a 200"])
 def test_max_retries_bounds_the_requests(server, max_retries, failure):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: TRANSIENT_REPLIES[failure]
     http = make_http(fake, max_retries=max_retries)
     with pytest.raises(RetriesExhausted) as caught:
@@ -164,11 +152,11 @@ def test_max_retries_bounds_the_requests(server, max_retries, failure):
     assert len(server.requests) == max_retries + 1
     assert caught.value.attempts == max_retries + 1
     assert http.calls == max_retries + 1
-    assert len(fake.pauses) == max_retries
+    assert len(fake.sleeps) == max_retries
 
 
 def test_exhausted_retries_keep_the_last_api_error(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: Reply(503, {"error_code": "DMS.503", "error_msg": "busy"}, {"X-Request-Id": "req-503"})
     with pytest.raises(RetriesExhausted) as caught:
         get(make_http(fake, max_retries=2), server)
@@ -193,7 +181,7 @@ FINAL_REPLIES = {
 
 @pytest.mark.parametrize("reply, error_class", FINAL_REPLIES.values(), ids=list(FINAL_REPLIES))
 def test_client_errors_are_not_retried(server, reply, error_class):
-    fake = FakeTime()
+    fake = FakeClock()
     # A success is queued behind the error: a retry would turn the error into a success.
     server.replies.extend([reply, OK])
     with pytest.raises(error_class) as caught:
@@ -201,24 +189,24 @@ def test_client_errors_are_not_retried(server, reply, error_class):
     assert type(caught.value) is error_class  # pylint: disable=unidiomatic-typecheck
     assert caught.value.status == reply.status
     assert len(server.requests) == 1
-    assert fake.pauses == []
+    assert fake.sleeps == []
 
 
 def test_401_reaches_the_caller_after_exactly_one_request(server):
     # Five failed signatures lock the AK/SK for five minutes: one try only, even with Retry-After and retries left.
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"},
                                            {"X-Request-Id": "req-401", "Retry-After": "1"})
     with pytest.raises(AuthenticationError) as caught:
         get(make_http(fake, max_retries=10), server)
     assert caught.value.error_code == "APIG.0301"
     assert len(server.requests) == 1
-    assert fake.pauses == []
+    assert fake.sleeps == []
 
 
 def test_empty_success_is_none_and_not_retried(server):
     server.replies.extend([Reply(204), OK])
-    fake = FakeTime()
+    fake = FakeClock()
     assert make_http(fake).request("DELETE", server.url + PATH + "/t1") is None
     assert len(server.requests) == 1
 
@@ -228,41 +216,41 @@ def test_empty_success_is_none_and_not_retried(server):
 
 
 def test_retry_after_seconds_is_the_pause(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(429, {"error_code": "APIG.0308"}, {"Retry-After": "7"}), OK])
     get(make_http(fake, rng=lambda: 0.5), server)
-    assert fake.pauses == [7.0]
+    assert fake.sleeps == [7.0]
 
 
 def test_retry_after_is_capped(server):
     # A day-long Retry-After (a gateway's mistake, a daily quota) must not park the module for a day.
     assert MAX_RETRY_AFTER == 60.0
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(429, {"error_code": "APIG.0308"}, {"Retry-After": "86400"}), OK])
     assert get(make_http(fake), server) == OK.body
-    assert fake.pauses == [60.0]
+    assert fake.sleeps == [60.0]
 
 
 def test_capped_retry_after_still_never_passes_the_deadline(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(429, "", {"Retry-After": "86400"}), OK])
     with pytest.raises(RetriesExhausted):
         get(make_http(fake), server, deadline=fake.now + 59)
-    assert fake.pauses == []
+    assert fake.sleeps == []
     assert len(server.requests) == 1
 
 
 def test_retry_after_http_date_is_the_pause(server, monkeypatch):
     wall_now = 1700000000.0
     monkeypatch.setattr(http_module, "time", types.SimpleNamespace(time=lambda: wall_now))
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([
         Reply(503, "", {"Retry-After": formatdate(wall_now + 42, usegmt=True)}),
         Reply(503, "", {"Retry-After": formatdate(wall_now - 60, usegmt=True)}),  # already past: no pause
         OK,
     ])
     get(make_http(fake, rng=lambda: 0.5), server)
-    assert fake.pauses == [42.0, 0.0]
+    assert fake.sleeps == [42.0, 0.0]
 
 
 def test_retry_after_parsing():
@@ -275,10 +263,10 @@ def test_retry_after_parsing():
 
 
 def test_unreadable_retry_after_falls_back_to_backoff(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(503, "", {"Retry-After": "soon"}), OK])
     get(make_http(fake, rng=lambda: 0.25), server)
-    assert fake.pauses == [0.25]
+    assert fake.sleeps == [0.25]
 
 
 THROTTLING_REPLIES = {
@@ -292,30 +280,30 @@ THROTTLING_REPLIES = {
 @pytest.mark.parametrize("throttled", THROTTLING_REPLIES.values(), ids=list(THROTTLING_REPLIES))
 def test_throttling_without_retry_after_pauses_at_least_the_minimum(server, throttled):
     assert THROTTLED_MIN_PAUSE == 2.0  # the cloud's advice: come back after a few seconds
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([throttled, throttled, OK])
     assert get(make_http(fake, rng=lambda: 0.01, max_retries=5), server) == OK.body
-    assert fake.pauses == [THROTTLED_MIN_PAUSE] * 2
+    assert fake.sleeps == [THROTTLED_MIN_PAUSE] * 2
     assert len(server.requests) == 3
 
 
 def test_throttling_pause_keeps_a_longer_backoff(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: THROTTLING_REPLIES["404 flow control"]
     with pytest.raises(RetriesExhausted):
         get(make_http(fake, rng=lambda: 1.0, max_retries=4), server)
-    assert fake.pauses == [THROTTLED_MIN_PAUSE, THROTTLED_MIN_PAUSE, 4.0, 8.0]
+    assert fake.sleeps == [THROTTLED_MIN_PAUSE, THROTTLED_MIN_PAUSE, 4.0, 8.0]
 
 
 def test_throttling_with_retry_after_pauses_as_asked(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(404, {"error_code": "DMS.10240407"}, {"Retry-After": "0"}), OK])
     assert get(make_http(fake), server) == OK.body
-    assert fake.pauses == [0.0]
+    assert fake.sleeps == [0.0]
 
 
 def test_flow_control_404_is_retried_then_succeeds(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(404, {"error_code": "DMS.10240407", "error_msg": "The request is too frequent."}, {"X-Request-Id": "r-fc"}),
                            OK])
     assert get(make_http(fake, max_retries=3), server) == OK.body
@@ -323,7 +311,7 @@ def test_flow_control_404_is_retried_then_succeeds(server):
 
 
 def test_flow_control_404_exhausted_is_not_not_found(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: Reply(404, {"error_code": "DMS.10240407", "error_msg": "too frequent"}, {"X-Request-Id": "r-fc"})
     with pytest.raises(RetriesExhausted) as caught:
         get(make_http(fake, max_retries=2), server)
@@ -334,21 +322,21 @@ def test_flow_control_404_exhausted_is_not_not_found(server):
 
 
 def test_backoff_doubles_up_to_the_cap(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: TRANSIENT_REPLIES["503"]
     with pytest.raises(RetriesExhausted):
         get(make_http(fake, max_retries=7, rng=lambda: 1.0), server)  # rng at its maximum: the bound itself
-    assert fake.pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert fake.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
     assert len(server.requests) == 8
 
 
 def test_backoff_is_full_jitter(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: TRANSIENT_REPLIES["500"]
     draws = iter([0.5, 0.1, 0.9, 0.0])
     with pytest.raises(RetriesExhausted):
         get(make_http(fake, max_retries=4, rng=lambda: next(draws)), server)
-    assert fake.pauses == [0.5 * 1, 0.1 * 2, 0.9 * 4, 0.0 * 8]
+    assert fake.sleeps == [0.5 * 1, 0.1 * 2, 0.9 * 4, 0.0 * 8]
 
 
 def test_backoff_delay_stays_within_its_bound():
@@ -361,28 +349,28 @@ def test_backoff_delay_stays_within_its_bound():
 
 
 def test_backoff_pause_never_passes_the_deadline(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: TRANSIENT_REPLIES["503"]
     deadline = fake.now + 2.5
     with pytest.raises(RetriesExhausted) as caught:
         get(make_http(fake, max_retries=10, rng=lambda: 1.0), server, deadline=deadline)
-    assert fake.pauses == [1.0]  # the next pause (2 s) would end past the deadline
+    assert fake.sleeps == [1.0]  # the next pause (2 s) would end past the deadline
     assert fake.now <= deadline
     assert len(server.requests) == 2 == caught.value.attempts
 
 
 def test_retry_after_past_the_deadline_gives_up_at_once(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(429, "", {"Retry-After": "60"}), OK])
     with pytest.raises(RetriesExhausted):
         get(make_http(fake, max_retries=5), server, deadline=fake.now + 10)
-    assert fake.pauses == []
+    assert fake.sleeps == []
     assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_no_pause_ever_passes_the_deadline(server, seed):
-    fake = FakeTime()
+    fake = FakeClock()
     rng = random.Random(seed)
     deadline = fake.now + rng.uniform(0.5, 40)
     server.respond = lambda request: TRANSIENT_REPLIES["502"]
@@ -392,7 +380,7 @@ def test_no_pause_ever_passes_the_deadline(server, seed):
 
 
 def test_no_request_once_the_deadline_has_passed(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: OK
     with pytest.raises(RetriesExhausted):
         get(make_http(fake), server, deadline=fake.now - 1)
@@ -400,7 +388,7 @@ def test_no_request_once_the_deadline_has_passed(server):
 
 
 def test_request_timeout_is_cut_to_the_time_left(server):
-    fake = FakeTime()
+    fake = FakeClock()
     session = SpySession()
     server.respond = lambda request: OK
     http = make_http(fake, request_timeout=30.0, session=session)
@@ -432,7 +420,7 @@ ERROR_BODIES = {
 def test_typed_error_fields(server, status, error_class, body):
     server.replies.append(Reply(status, body, {"X-Request-Id": "0f1e2d3c-req"}))
     with pytest.raises(error_class) as caught:
-        get(make_http(FakeTime()), server)
+        get(make_http(FakeClock()), server)
     error = caught.value
     assert type(error) is error_class  # pylint: disable=unidiomatic-typecheck
     assert (error.status, error.error_code, error.error_msg) == (status, ERROR_CODE, ERROR_MSG)
@@ -447,7 +435,7 @@ def test_typed_error_fields(server, status, error_class, body):
 def test_error_without_a_json_body_keeps_the_text(server):
     server.replies.append(Reply(400, "<html>request rejected by WAF</html>", {"X-Request-Id": "r-html"}))
     with pytest.raises(ApiError) as caught:
-        get(make_http(FakeTime()), server)
+        get(make_http(FakeClock()), server)
     assert caught.value.error_code is None
     assert "request rejected by WAF" in caught.value.error_msg
     assert caught.value.request_id == "r-html"
@@ -456,7 +444,7 @@ def test_error_without_a_json_body_keeps_the_text(server):
 def test_error_page_echoing_the_token_does_not_carry_it(server):
     token = "TOKEN-CANARY-0123456789"
     server.replies.append(Reply(400, "<html>rejected: X-Auth-Token=%s</html>" % token))
-    http = HttpClient(TokenAuth(token), max_retries=0, sleep=FakeTime().sleep)
+    http = HttpClient(TokenAuth(token), max_retries=0, clock=FakeClock())
     with pytest.raises(ApiError) as caught:
         http.request("GET", server.url + "/v2/p/instances/i/tasks")
     assert "rejected" in caught.value.error_msg and token not in str(caught.value) and token not in caught.value.error_msg
@@ -465,7 +453,7 @@ def test_error_page_echoing_the_token_does_not_carry_it(server):
 def test_json_error_echoing_the_token_does_not_carry_it(server):
     server.replies.append(Reply(400, {"error_code": "APIG.0101", "error_msg": "bad header X-Auth-Token: %s" % AUTH_TOKEN}))
     with pytest.raises(ApiError) as caught:
-        get(make_http(FakeTime(), auth=TokenAuth(AUTH_TOKEN)), server)
+        get(make_http(FakeClock(), auth=TokenAuth(AUTH_TOKEN)), server)
     assert caught.value.error_msg == "bad header X-Auth-Token: ********"
     assert AUTH_TOKEN not in str(caught.value)
 
@@ -477,7 +465,7 @@ def test_a_secret_quoted_by_requests_does_not_reach_the_message(server, auth):
     secret = "pasted-with-a-newline\n" + canary
     signer = TokenAuth(secret) if auth == "token" else AkSkSigner(AK, SK, secret)
     with pytest.raises(TransportError) as caught:
-        get(make_http(FakeTime(), auth=signer), server)
+        get(make_http(FakeClock(), auth=signer), server)
     error = caught.value
     assert "header value" in str(error) and "********" in str(error)
     for text in (str(error), repr(error), repr(error.args)):
@@ -503,7 +491,7 @@ def test_error_messages_never_carry_a_secret(server, auth, replies):
     signer = AkSkSigner(AK, SK, SECURITY_TOKEN) if auth == "aksk" else TokenAuth(AUTH_TOKEN)
     server.replies.extend(replies)
     with pytest.raises((ApiError, RetriesExhausted)) as caught:
-        get(make_http(FakeTime(), auth=signer, max_retries=1, request_timeout=0.3), server)
+        get(make_http(FakeClock(), auth=signer, max_retries=1, request_timeout=0.3), server)
     # The secrets were on the wire (so the probe means something) ...
     sent = server.requests[0].headers
     assert (sent["X-Security-Token"] == SECURITY_TOKEN) if auth == "aksk" else (sent["X-Auth-Token"] == AUTH_TOKEN)
@@ -531,7 +519,7 @@ def test_error_fields_of_every_body_shape():
 
 
 def test_404_without_a_dms_code_is_retried_and_never_not_found(server):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(404, ""), Reply(404, "<html>Not Found</html>"), Reply(404, {"error_code": "APIG.9999"}), OK])
     assert get(make_http(fake, max_retries=5), server) == OK.body
     assert len(server.requests) == 4
@@ -539,14 +527,14 @@ def test_404_without_a_dms_code_is_retried_and_never_not_found(server):
     server.replies.clear()
     server.respond = lambda request: Reply(404, "", {"X-Request-Id": "r-404"})
     with pytest.raises(RetriesExhausted) as caught:
-        get(make_http(FakeTime(), max_retries=1), server)
+        get(make_http(FakeClock(), max_retries=1), server)
     assert type(caught.value.last_error) is ApiError  # pylint: disable=unidiomatic-typecheck
     assert caught.value.last_error.request_id == "r-404"
 
 
 @pytest.mark.parametrize("code", ["APIG.0101", "DMS.00404001", "DMS.10240406"])
 def test_no_such_api_is_final_and_names_the_whole_url(server, code):
-    fake = FakeTime()
+    fake = FakeClock()
     server.replies.extend([Reply(404, {"error_code": code, "error_msg": "The API does not exist or has not been published"},
                                  {"X-Request-Id": "r-url"}), OK])
     with pytest.raises(EndpointNotFoundError) as caught:
@@ -558,28 +546,28 @@ def test_no_such_api_is_final_and_names_the_whole_url(server, code):
     for part in (server.url + PATH, code, "r-url", "check endpoint and region"):
         assert part in message
     assert "start=" not in message
-    assert len(server.requests) == 1 and fake.pauses == []
+    assert len(server.requests) == 1 and fake.sleeps == []
 
 
 def test_iam_trace_id_is_the_request_id(server):
     server.replies.append(Reply(401, {"error": {"code": 401, "message": "The request you have made requires authentication.",
                                                 "title": "Unauthorized"}}, {"X-IAM-Trace-Id": "iam-trace-401"}))
     with pytest.raises(AuthenticationError) as caught:
-        make_http(FakeTime()).request("GET", server.url + "/v3/projects", [("name", "ap-southeast-1")])
+        make_http(FakeClock()).request("GET", server.url + "/v3/projects", [("name", "ap-southeast-1")])
     assert caught.value.request_id == "iam-trace-401"
     assert "iam-trace-401" in str(caught.value)
     assert caught.value.error_msg == "The request you have made requires authentication."
 
     server.replies.append(Reply(500, "", {"X-IAM-Trace-Id": "iam-trace-500"}))
     with pytest.raises(RetriesExhausted) as caught:
-        make_http(FakeTime(), max_retries=0).request("GET", server.url + "/v3/projects")
+        make_http(FakeClock(), max_retries=0).request("GET", server.url + "/v3/projects")
     assert caught.value.last_error.request_id == "iam-trace-500"
 
 
 def test_x_request_id_wins_over_the_iam_trace_id(server):
     server.replies.append(Reply(400, {"error_code": "X.400"}, {"X-Request-Id": "dms-req", "X-IAM-Trace-Id": "iam-trace"}))
     with pytest.raises(ApiError) as caught:
-        get(make_http(FakeTime()), server)
+        get(make_http(FakeClock()), server)
     assert caught.value.request_id == "dms-req"
 
 
@@ -603,7 +591,7 @@ MALFORMED_SUCCESSES = {
 
 @pytest.mark.parametrize("reply", MALFORMED_SUCCESSES.values(), ids=list(MALFORMED_SUCCESSES))
 def test_a_success_of_the_wrong_shape_is_retried_then_reported(server, reply):
-    fake = FakeTime()
+    fake = FakeClock()
     server.respond = lambda request: reply._replace(headers={"X-Request-Id": "r-shape"})
     http = make_http(fake, max_retries=2)
     with pytest.raises(RetriesExhausted) as caught:
@@ -612,12 +600,12 @@ def test_a_success_of_the_wrong_shape_is_retried_then_reported(server, reply):
     assert isinstance(error, MalformedAnswerError)
     assert (error.method, error.path) == ("GET", server.url + PATH)
     assert "r-shape" in str(error) and "unexpected shape" in str(error)
-    assert len(server.requests) == 3 and len(fake.pauses) == 2
+    assert len(server.requests) == 3 and len(fake.sleeps) == 2
 
 
 def test_a_success_of_the_wrong_shape_then_a_good_one_returns_the_good_one(server):
     server.replies.extend([Reply(200, {"tasks": None}), Reply(200, ""), OK])
-    assert make_http(FakeTime()).request("GET", server.url + PATH, expect=refuse_without_tasks) == OK.body
+    assert make_http(FakeClock()).request("GET", server.url + PATH, expect=refuse_without_tasks) == OK.body
     assert len(server.requests) == 3
 
 
@@ -626,25 +614,25 @@ def test_expect_says_what_is_wrong(server):
         raise ValueError("'tasks' is missing")
     server.replies.append(Reply(200, {"task_count": "3"}))
     with pytest.raises(RetriesExhausted) as caught:
-        make_http(FakeTime(), max_retries=0).request("GET", server.url + PATH, expect=refuse)
+        make_http(FakeClock(), max_retries=0).request("GET", server.url + PATH, expect=refuse)
     assert "'tasks' is missing" in str(caught.value.last_error)
 
 
 def test_without_expect_any_json_object_is_returned(server):
     server.replies.extend([Reply(200, {}), Reply(200, {"anything": [1]})])
-    http = make_http(FakeTime())
+    http = make_http(FakeClock())
     assert http.request("GET", server.url + PATH) == {}
     assert http.request("GET", server.url + PATH) == {"anything": [1]}
 
 
 def test_retries_and_timeout_can_be_set_per_request(server):
-    fake = FakeTime()
+    fake = FakeClock()
     session = SpySession()
     server.respond = lambda request: TRANSIENT_REPLIES["503"]
     http = make_http(fake, max_retries=5, request_timeout=30.0, session=session)
     with pytest.raises(RetriesExhausted) as caught:
         http.request("GET", server.url + PATH, retries=0, timeout=4.0)
-    assert caught.value.attempts == 1 and len(server.requests) == 1 and fake.pauses == []
+    assert caught.value.attempts == 1 and len(server.requests) == 1 and fake.sleeps == []
     assert [sent["timeout"] for sent in session.sent] == [4.0]
     with pytest.raises(RetriesExhausted):
         http.request("GET", server.url + PATH)
@@ -684,7 +672,7 @@ def test_a_token_echoed_in_another_spelling_is_masked(server, echo, status):
     for body in bodies:
         server.replies.append(Reply(status, body))
         with pytest.raises((ApiError, RetriesExhausted)) as caught:
-            make_http(FakeTime(), auth=TokenAuth(ODD_TOKEN), max_retries=0).request("GET", server.url + PATH)
+            make_http(FakeClock(), auth=TokenAuth(ODD_TOKEN), max_retries=0).request("GET", server.url + PATH)
         assert server.requests[-1].headers["X-Auth-Token"] == ODD_TOKEN  # the token was sent as is
         error = caught.value.last_error if isinstance(caught.value, RetriesExhausted) else caught.value
         texts = [str(caught.value), repr(caught.value), str(error.error_msg)]
@@ -701,7 +689,7 @@ def test_user_agent_names_the_collection_and_its_galaxy_version(server):
     galaxy_version = yaml.safe_load(GALAXY_YML.read_text(encoding="utf-8"))["version"]
     assert COLLECTION_VERSION == galaxy_version
     server.replies.append(OK)
-    get(make_http(FakeTime()), server)
+    get(make_http(FakeClock()), server)
     user_agent = server.requests[0].headers["User-Agent"]
     assert user_agent == USER_AGENT
     assert "hwcloud.dms/%s" % galaxy_version in user_agent
@@ -709,7 +697,7 @@ def test_user_agent_names_the_collection_and_its_galaxy_version(server):
 
 def test_one_keep_alive_connection_for_several_requests(server):
     server.replies.extend([OK, Reply(503, ""), OK, OK])  # a retry too stays on the connection
-    http = make_http(FakeTime())
+    http = make_http(FakeClock())
     for _request in range(3):
         get(http, server)
     assert len(server.requests) == 4
@@ -718,7 +706,7 @@ def test_one_keep_alive_connection_for_several_requests(server):
 
 def test_default_session_is_a_requests_session_reused(server):
     server.respond = lambda request: OK
-    http = HttpClient(AkSkSigner(AK, SK), sleep=FakeTime().sleep)
+    http = HttpClient(AkSkSigner(AK, SK), clock=FakeClock())
     for _request in range(3):
         http.request("GET", server.url + PATH)
     assert len({request.port for request in server.requests}) == 1
@@ -743,14 +731,14 @@ def test_ca_bundle_environment_does_not_override_the_options(server, monkeypatch
     monkeypatch.setenv("CURL_CA_BUNDLE", "/environment/bundle.pem")
     session = SpySession()
     server.replies.append(OK)
-    get(make_http(FakeTime(), validate_certs=validate_certs, ca_path=ca_path, session=session), server)
+    get(make_http(FakeClock(), validate_certs=validate_certs, ca_path=ca_path, session=session), server)
     assert session.sent[0]["verify"] == verify
 
 
 def test_request_is_signed_as_sent(server):
     params = [("start", "1"), ("limit", "100"), ("name", "a b/ü~*"), ("begin_time", "20240101000000")]
     server.replies.append(OK)
-    get(make_http(FakeTime()), server, params=params)
+    get(make_http(FakeClock()), server, params=params)
     seen = server.requests[0]
     assert seen.raw_query == canonical_query(params)  # the query is sent exactly as it was signed
     assert seen.headers["X-Project-Id"] == "0123456789abcdef"
@@ -770,7 +758,7 @@ def test_request_is_signed_as_sent(server):
 
 def test_token_auth_sends_the_token_and_no_signature(server):
     server.replies.append(OK)
-    get(make_http(FakeTime(), auth=TokenAuth(AUTH_TOKEN)), server)
+    get(make_http(FakeClock(), auth=TokenAuth(AUTH_TOKEN)), server)
     headers = server.requests[0].headers
     assert headers["X-Auth-Token"] == AUTH_TOKEN
     assert headers.get("Authorization") is None
@@ -797,7 +785,7 @@ def test_an_unknown_host_is_named_in_the_message(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # no real DNS lookup: it may be slow or absent here
     url = "https://dms.xx-west-9.myhuaweicloud.com" + PATH
     with pytest.raises(RetriesExhausted) as caught:
-        make_http(FakeTime(), max_retries=0).request("GET", url, [("start", "1"), ("limit", "100")])
+        make_http(FakeClock(), max_retries=0).request("GET", url, [("start", "1"), ("limit", "100")])
     assert str(caught.value.last_error) == "GET %s: ConnectionError (%s)" % (url, not_found)
 
 
@@ -910,60 +898,60 @@ class PoolOptionsAdapter(requests.adapters.HTTPAdapter):
 
 @pytest.mark.parametrize("cut", ["eof", "reset"])
 def test_a_handshake_cut_short_is_retried(tls_server, cut):
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.append(cut)
     http = make_http(fake, ca_path=tls_server.ca_path, max_retries=5)
     assert http.request("GET", tls_server.url + PATH) == TLS_ANSWER
     assert tls_server.connections == 2
-    assert len(fake.pauses) == 1
+    assert len(fake.sleeps) == 1
 
 
 def test_handshakes_cut_short_exhaust_the_retries_without_the_certificate_hint(tls_server):
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.extend(["eof"] * 3)
     with pytest.raises(RetriesExhausted) as caught:
         make_http(fake, ca_path=tls_server.ca_path, max_retries=2).request("GET", tls_server.url + PATH)
     message = str(caught.value.last_error)
     assert "EOF" in message  # the TLS failure itself (not an RST) was retried
     assert "ca_path" not in message and message.startswith("GET %s%s: SSLError (" % (tls_server.url, PATH))
-    assert tls_server.connections == 3 and len(fake.pauses) == 2
+    assert tls_server.connections == 3 and len(fake.sleeps) == 2
 
 
 def test_a_tls_error_after_the_request_is_retried_for_a_read(tls_server):
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.append("garbage after the request")
     assert make_http(fake, ca_path=tls_server.ca_path, max_retries=5).request("GET", tls_server.url + PATH) == TLS_ANSWER
-    assert (tls_server.connections, tls_server.requests, len(fake.pauses)) == (2, 2, 1)
+    assert (tls_server.connections, tls_server.requests, len(fake.sleeps)) == (2, 2, 1)
 
 
 def test_a_write_that_met_a_tls_error_after_it_was_sent_is_never_sent_again(tls_server):
     """The SSLError is the same kind as a failed handshake's; what tells them apart is that the request had gone."""
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.append("garbage after the request")
     with pytest.raises(UnsafeToRetryError) as caught:
         make_http(fake, ca_path=tls_server.ca_path, max_retries=5).request(
             "PUT", tls_server.url + PATH, [], {}, None, body={"kafka_configs": []}, write=True)
-    assert (tls_server.connections, tls_server.requests, fake.pauses) == (1, 1, [])
+    assert (tls_server.connections, tls_server.requests, fake.sleeps) == (1, 1, [])
     assert "SSLError" in str(caught.value) and "may have applied it" in str(caught.value)
 
 
 @pytest.mark.parametrize("cut", ["eof", "reset"])
 def test_a_write_whose_handshake_was_cut_short_is_sent_again(tls_server, cut):
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.append(cut)
     http = make_http(fake, ca_path=tls_server.ca_path, max_retries=5)
     assert http.request("PUT", tls_server.url + PATH, [], {}, None, body={"kafka_configs": []}, write=True) == TLS_ANSWER
-    assert (tls_server.connections, tls_server.requests, len(fake.pauses)) == (2, 1, 1)
+    assert (tls_server.connections, tls_server.requests, len(fake.sleeps)) == (2, 1, 1)
 
 
 def test_a_write_on_a_session_that_records_no_phase_is_sent_again_only_after_a_connection_never_made(tls_server):
     """A session of another kind (here a plain one) cannot tell when a TLS error came: such a write is not sent again."""
-    fake = FakeTime()
+    fake = FakeClock()
     tls_server.script.append("eof")
     with pytest.raises(UnsafeToRetryError):
         make_http(fake, ca_path=tls_server.ca_path, max_retries=5, session=requests.Session()).request(
             "PUT", tls_server.url + PATH, [], {}, None, body={}, write=True)
-    assert (tls_server.connections, fake.pauses) == (1, [])
+    assert (tls_server.connections, fake.sleeps) == (1, [])
 
 
 def another_ca(tmp_path):
@@ -999,14 +987,14 @@ REFUSED_CERTIFICATES = {
 
 @pytest.mark.parametrize("options, explanation", REFUSED_CERTIFICATES.values(), ids=list(REFUSED_CERTIFICATES))
 def test_a_certificate_problem_is_final_and_points_at_ca_path(tmp_path, tls_server, options, explanation):
-    fake = FakeTime()
+    fake = FakeClock()
     with pytest.raises(TransportError) as caught:
         make_http(fake, max_retries=5, **options(tmp_path, tls_server)).request("GET", tls_server.url + PATH)
     message = str(caught.value)
     assert message.startswith("GET %s%s: TLS error (is ca_path the CA of this endpoint?): " % (tls_server.url, PATH)), message
     assert explanation in message
     # Not retried. (At most one connection: a ca_path that cannot be loaded fails before the server's accept() may have run.)
-    assert fake.pauses == [] and tls_server.connections <= 1
+    assert fake.sleeps == [] and tls_server.connections <= 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1021,7 +1009,7 @@ def put(http, server):
 
 def test_a_write_sends_its_body_as_json_and_signs_it(server):
     server.replies.append(Reply(200, {"job_id": "j1"}))
-    http = make_http(FakeTime())
+    http = make_http(FakeClock())
     assert put(http, server) == {"job_id": "j1"}
     [request] = server.requests
     assert json.loads(request.body.decode("utf-8")) == BODY
@@ -1034,41 +1022,41 @@ def test_a_write_sends_its_body_as_json_and_signs_it(server):
 @pytest.mark.parametrize("failure", ["500", "502", "503", "504", "dropped connection"])
 def test_a_write_that_may_have_been_applied_is_never_sent_again(server, failure):
     server.replies.extend([TRANSIENT_REPLIES[failure], Reply(200, {"job_id": "twice"})])
-    fake = FakeTime()
+    fake = FakeClock()
     with pytest.raises(UnsafeToRetryError) as caught:
         put(make_http(fake, max_retries=5), server)
-    assert len(server.requests) == 1 and fake.pauses == []
+    assert len(server.requests) == 1 and fake.sleeps == []
     assert "may have applied it" in str(caught.value)
 
 
 def test_a_write_that_timed_out_is_never_sent_again(server):
     server.replies.extend([Reply(200, {"job_id": "late"}, delay=3), Reply(200, {"job_id": "twice"})])
     with pytest.raises(UnsafeToRetryError) as caught:
-        put(make_http(FakeTime(), request_timeout=0.3, max_retries=5), server)
+        put(make_http(FakeClock(), request_timeout=0.3, max_retries=5), server)
     assert len(server.requests) == 1 and isinstance(caught.value.error, TransportError)
 
 
 def test_a_throttled_write_is_sent_again(server):
     server.replies.extend([TRANSIENT_REPLIES["429"], Reply(200, {"job_id": "j1"})])
-    fake = FakeTime()
+    fake = FakeClock()
     assert put(make_http(fake, max_retries=5), server) == {"job_id": "j1"}
-    assert len(server.requests) == 2 and fake.pauses and fake.pauses[0] >= THROTTLED_MIN_PAUSE
+    assert len(server.requests) == 2 and fake.sleeps and fake.sleeps[0] >= THROTTLED_MIN_PAUSE
 
 
 def test_a_write_whose_connection_was_refused_is_sent_again():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    fake = FakeTime()
+    fake = FakeClock()
     with pytest.raises(RetriesExhausted) as caught:
         make_http(fake, max_retries=2).request("POST", "http://127.0.0.1:%d/v2/p/instances/action" % port, [], {}, None, body={}, write=True)
-    assert caught.value.attempts == 3 and len(fake.pauses) == 2
+    assert caught.value.attempts == 3 and len(fake.sleeps) == 2
 
 
 @pytest.mark.parametrize("failure", ["503", "dropped connection"])
 def test_a_read_is_still_retried(server, failure):
     server.replies.extend([TRANSIENT_REPLIES[failure], OK])
-    assert get(make_http(FakeTime(), max_retries=5), server) == {"task_count": "0", "tasks": []}
+    assert get(make_http(FakeClock(), max_retries=5), server) == {"task_count": "0", "tasks": []}
     assert len(server.requests) == 2
 
 
@@ -1085,7 +1073,7 @@ def call(http, server, method="GET", accepted=None, body=None):
 
 def test_call_returns_an_accepted_answer_with_its_request_id(server):
     server.replies.append(Reply(200, {"job_id": "j1"}, {"X-Request-Id": "req-1"}))
-    answer = call(make_http(FakeTime()), server, "PUT", body=BODY)
+    answer = call(make_http(FakeClock()), server, "PUT", body=BODY)
     assert answer == HttpAnswer(200, "req-1", {"job_id": "j1"}, None)
     [request] = server.requests
     assert (request.method, request.path, request.query) == ("PUT", CONFIGS_URL_PATH, [("limit", "10")])
@@ -1094,13 +1082,13 @@ def test_call_returns_an_accepted_answer_with_its_request_id(server):
 
 def test_call_accepts_the_statuses_it_is_given(server):
     server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
-    answer = call(make_http(FakeTime()), server, accepted={200, 404})
+    answer = call(make_http(FakeClock()), server, accepted={200, 404})
     assert (answer.status, answer.body["error_code"], answer.error) == (404, "DMS.00404022", None)
 
 
 def test_call_refuses_a_success_outside_the_accepted_statuses(server):
     server.replies.append(Reply(200, {"job_id": "j1"}))
-    answer = call(make_http(FakeTime()), server, "POST", accepted={201}, body={})
+    answer = call(make_http(FakeClock()), server, "POST", accepted={201}, body={})
     assert (answer.status, answer.body) == (200, {"job_id": "j1"})
     assert isinstance(answer.error, ApiError) and answer.error.status == 200
     assert len(server.requests) == 1
@@ -1108,7 +1096,7 @@ def test_call_refuses_a_success_outside_the_accepted_statuses(server):
 
 def test_call_returns_a_refused_answer_with_its_typed_error(server):
     server.replies.append(Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-2"}))
-    answer = call(make_http(FakeTime()), server, "PUT", body=BODY)
+    answer = call(make_http(FakeClock()), server, "PUT", body=BODY)
     assert (answer.status, answer.request_id, answer.body["error_code"]) == (400, "req-2", "DMS.00400017")
     assert isinstance(answer.error, ApiError)
     assert (answer.error.error_code, answer.error.request_id) == ("DMS.00400017", "req-2")
@@ -1117,22 +1105,22 @@ def test_call_returns_a_refused_answer_with_its_typed_error(server):
 
 def test_call_never_retries_an_authentication_failure(server):
     server.replies.extend([Reply(401, {"error_code": "APIG.0301", "error_msg": "bad signature"}), Reply(200, {})])
-    fake = FakeTime()
+    fake = FakeClock()
     answer = call(make_http(fake, max_retries=5), server)
     assert isinstance(answer.error, AuthenticationError) and answer.status == 401
-    assert len(server.requests) == 1 and fake.pauses == []
+    assert len(server.requests) == 1 and fake.sleeps == []
 
 
 def test_call_retries_a_read_and_returns_the_answer_that_came(server):
     server.replies.extend([TRANSIENT_REPLIES["503"], TRANSIENT_REPLIES["dropped connection"], Reply(200, {"instances": []})])
-    answer = call(make_http(FakeTime(), max_retries=5), server)
+    answer = call(make_http(FakeClock(), max_retries=5), server)
     assert (answer.status, answer.body, answer.error) == (200, {"instances": []}, None)
     assert len(server.requests) == 3
 
 
 def test_call_returns_the_last_answer_once_retries_are_exhausted(server):
     server.respond = lambda request: Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."})
-    answer = call(make_http(FakeTime(), max_retries=2), server)
+    answer = call(make_http(FakeClock(), max_retries=2), server)
     assert (answer.status, answer.body["error_code"]) == (503, "APIG.0202")
     assert isinstance(answer.error, RetriesExhausted) and answer.error.attempts == 3
     assert len(server.requests) == 3
@@ -1140,33 +1128,33 @@ def test_call_returns_the_last_answer_once_retries_are_exhausted(server):
 
 def test_call_sends_a_throttled_write_again(server):
     server.replies.extend([TRANSIENT_REPLIES["429"], Reply(200, {"job_id": "j1"})])
-    fake = FakeTime()
+    fake = FakeClock()
     answer = call(make_http(fake, max_retries=5), server, "POST", body=BODY)
     assert (answer.status, answer.body, answer.error) == (200, {"job_id": "j1"}, None)
-    assert len(server.requests) == 2 and fake.pauses[0] >= THROTTLED_MIN_PAUSE
+    assert len(server.requests) == 2 and fake.sleeps[0] >= THROTTLED_MIN_PAUSE
 
 
 @pytest.mark.parametrize("failure", ["500", "502", "503", "504"])
 def test_call_never_sends_a_write_again_after_a_server_error_and_keeps_its_answer(server, failure):
     server.replies.extend([TRANSIENT_REPLIES[failure], Reply(200, {"job_id": "twice"})])
-    fake = FakeTime()
+    fake = FakeClock()
     answer = call(make_http(fake, max_retries=5), server, "PUT", body=BODY)
     assert answer.status == int(failure)
     assert isinstance(answer.error, UnsafeToRetryError) and "may have applied it" in str(answer.error)
-    assert len(server.requests) == 1 and fake.pauses == []
+    assert len(server.requests) == 1 and fake.sleeps == []
 
 
 def test_call_never_sends_a_write_again_after_a_dropped_connection(server):
     server.replies.extend([TRANSIENT_REPLIES["dropped connection"], Reply(200, {"job_id": "twice"})])
     with pytest.raises(UnsafeToRetryError):
-        call(make_http(FakeTime(), max_retries=5), server, "DELETE")
+        call(make_http(FakeClock(), max_retries=5), server, "DELETE")
     assert len(server.requests) == 1
 
 
 def test_call_never_sends_a_write_again_after_a_timeout(server):
     server.replies.extend([Reply(200, {"job_id": "late"}, delay=3), Reply(200, {"job_id": "twice"})])
     with pytest.raises(UnsafeToRetryError) as caught:
-        call(make_http(FakeTime(), request_timeout=0.3, max_retries=5), server, "POST", body=BODY)
+        call(make_http(FakeClock(), request_timeout=0.3, max_retries=5), server, "POST", body=BODY)
     assert len(server.requests) == 1 and isinstance(caught.value.error, TransportError)
 
 
@@ -1174,17 +1162,17 @@ def test_call_sends_a_write_again_when_the_connection_was_never_made():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    fake = FakeTime()
+    fake = FakeClock()
     with pytest.raises(RetriesExhausted) as caught:
         make_http(fake, max_retries=2).call("POST", "http://127.0.0.1:%d/v2/p/instances/action" % port, body={}, write=True)
-    assert caught.value.attempts == 3 and len(fake.pauses) == 2
+    assert caught.value.attempts == 3 and len(fake.sleeps) == 2
 
 
 @pytest.mark.parametrize("auth", [TokenAuth(AUTH_TOKEN), AkSkSigner(AK, SK, SECURITY_TOKEN)], ids=["token", "security token"])
 def test_call_masks_a_sent_token_echoed_in_any_answer(server, auth):
     echoed = {"error_code": "APIG.0301", "error_msg": "token %s and %s refused" % (AUTH_TOKEN, SECURITY_TOKEN)}
     server.replies.extend([Reply(200, {"echo": [AUTH_TOKEN, SECURITY_TOKEN]}), Reply(401, echoed)])
-    http = make_http(FakeTime(), auth=auth)
+    http = make_http(FakeClock(), auth=auth)
     for answer in (call(http, server), call(http, server)):
         shown = json.dumps(answer.body) + str(answer.error)
         sent = AUTH_TOKEN if isinstance(auth, TokenAuth) else SECURITY_TOKEN
@@ -1193,7 +1181,7 @@ def test_call_masks_a_sent_token_echoed_in_any_answer(server, auth):
 
 def test_call_keeps_a_non_json_body_out_of_json(server):
     server.replies.append(Reply(502, "<html>Bad Gateway</html>", {"Content-Type": "text/html"}))
-    answer = call(make_http(FakeTime(), max_retries=0), server)
+    answer = call(make_http(FakeClock(), max_retries=0), server)
     assert (answer.status, answer.body) == (502, None)
     assert "Bad Gateway" in str(answer.error)
 
@@ -1204,7 +1192,7 @@ def test_call_keeps_a_non_json_body_out_of_json(server):
 
 def test_calls_are_counted_from_several_threads(server):
     server.respond = lambda request: OK
-    http = make_http(FakeTime())
+    http = make_http(FakeClock())
     threads = [threading.Thread(target=lambda: [get(http, server) for _request in range(25)]) for _thread in range(8)]
     for thread in threads:
         thread.start()
@@ -1216,7 +1204,7 @@ def test_calls_are_counted_from_several_threads(server):
 def test_its_own_session_keeps_no_cookies(server):
     server.replies.append(Reply(200, {"task_count": "0", "tasks": []}, {"Set-Cookie": "lb=node-7; Path=/"}))
     server.respond = lambda request: OK
-    http = make_http(FakeTime())
+    http = make_http(FakeClock())
     get(http, server)
     get(http, server)
     assert "Cookie" not in server.requests[1].headers

@@ -1,6 +1,7 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The option table and its three uses: argument spec (with env fallbacks), doc fragment, connection settings."""
+"""The option table and what is made from it: argument spec (with env fallbacks), doc fragment, connection settings; and the
+plain checks of option values."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleD
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
     COMMON_OPTIONS, MAX_RETRIES_RANGE, REQUEST_TIMEOUT_RANGE, argument_spec, connection_settings, doc_fragment, non_empty_env_fallback,
-    number_option, path_segment_option, required_text, time_option,
 )
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text, time_option
 
 # The contract, written out independently of the table under test.
 EXPECTED_ENV = {

@@ -12,49 +12,28 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.client import TaskListing
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import (
     TaskSelection, deletion_selection, info_selection, older_than_option, read_tasks,
 )
+from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeDms, Listed, listed_task
 
 UTC = timezone.utc
-INSTANCE = "11111111-2222-3333-4444-555555555555"
 NOW = datetime(2024, 6, 1, 12, 0, 0, 250000, tzinfo=UTC)
-
-
-def make_task(task_id, created, status="SUCCESS", name="kafkaConfigModify"):
-    return {"id": task_id, "name": name, "status": status, "user_name": "u", "user_id": "i", "params": {}, "params_raw": "",
-            "created_at": created, "updated_at": created}
-
 
 # Newest first, as the API lists them.
 TASKS = [
-    make_task("t-now", "2024-06-01T11:59:59.000Z", "EXECUTING"),
-    make_task("t-day", "2024-05-31T12:00:00.000Z", "FAILED", "bindInstancePublicIp"),
-    make_task("t-edge", "2024-05-02T12:00:00.000Z"),       # exactly 30 days before NOW, to the second
-    make_task("t-before", "2024-05-02T11:59:59.999Z"),     # the second before
-    make_task("t-old", "2024-01-01T00:00:00.000Z", "CANCELLED", "bindInstancePublicIp"),
+    listed_task("t-now", "2024-06-01T11:59:59.000Z", "EXECUTING"),
+    listed_task("t-day", "2024-05-31T12:00:00.000Z", "FAILED", "bindInstancePublicIp"),
+    listed_task("t-edge", "2024-05-02T12:00:00.000Z"),       # exactly 30 days before NOW, to the second
+    listed_task("t-before", "2024-05-02T11:59:59.999Z"),     # the second before
+    listed_task("t-old", "2024-01-01T00:00:00.000Z", "CANCELLED", "bindInstancePublicIp"),
 ]
 
 
-class FakeListing(list):
-    complete = True
-
-
-class FakeClient:
-    def __init__(self, tasks=None):
-        self.tasks = TASKS if tasks is None else tasks
-        self.calls = []
-        self.read_all = []  # the read_all of each list_tasks call
-
-    def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):
-        self.calls.append(("list_tasks", instance_id, begin_time, end_time))
-        self.read_all.append(read_all)
-        return FakeListing(dict(task) for task in self.tasks)
-
-    def get_task(self, instance_id, task_id):
-        self.calls.append(("get_task", instance_id, task_id))
-        return next((dict(task) for task in self.tasks if task["id"] == task_id), None)
+def fake_dms():
+    return FakeDms(tasks=TASKS)
 
 
 def deletion_params(**overrides):
@@ -64,7 +43,7 @@ def deletion_params(**overrides):
 
 
 def selected_ids(values, client=None):
-    tasks, _listing = read_tasks(client or FakeClient(), deletion_selection(values, NOW))
+    tasks, _listing = read_tasks(client or fake_dms(), deletion_selection(values, NOW))
     return [task["id"] for task in tasks]
 
 
@@ -133,9 +112,9 @@ def test_older_than_refuses_what_it_cannot_read_naming_the_option(text, fragment
 
 
 def test_task_ids_alone_are_read_one_by_one_and_never_listed():
-    client = FakeClient()
-    assert selected_ids(deletion_params(task_id=["t-old", " t-day ", "t-old", "missing"]), client) == ["t-day", "t-old"]
-    assert client.calls == [("get_task", INSTANCE, "t-old"), ("get_task", INSTANCE, "t-day"), ("get_task", INSTANCE, "missing")]
+    dms = fake_dms()
+    assert selected_ids(deletion_params(task_id=["t-old", " t-day ", "t-old", "missing"]), dms) == ["t-day", "t-old"]
+    assert dms.kinds() == ["get"] * 3 and dms.asked("get") == ["t-old", "t-day", "missing"] and dms.listings == []
 
 
 def test_task_ids_select_active_tasks_too_for_the_caller_to_keep():
@@ -160,18 +139,18 @@ def test_a_selection_keeps_what_passes_every_criterion(overrides, expected):
 
 
 def test_older_than_narrows_the_listing_the_api_sends():
-    client = FakeClient()
+    dms = fake_dms()
     selection = deletion_selection(deletion_params(older_than="30d"), NOW)
-    read_tasks(client, selection)
+    read_tasks(dms, selection)
     # The last second selected is the one before the cutoff's.
-    assert client.calls == [("list_tasks", INSTANCE, None, datetime(2024, 5, 2, 11, 59, 59, tzinfo=UTC))]
+    assert dms.listings == [Listed("list", None, datetime(2024, 5, 2, 11, 59, 59, tzinfo=UTC), True)]
     assert selection == TaskSelection(INSTANCE, [], [], [], None, datetime(2024, 5, 2, 11, 59, 59, tzinfo=UTC), None)
 
 
 def test_a_selection_without_a_time_lists_without_a_window():
-    client = FakeClient()
-    read_tasks(client, deletion_selection(deletion_params(instance_id=" %s " % INSTANCE, status=["FAILED"]), NOW))
-    assert client.calls == [("list_tasks", INSTANCE, None, None)]
+    dms = fake_dms()
+    read_tasks(dms, deletion_selection(deletion_params(instance_id=" %s " % INSTANCE, status=["FAILED"]), NOW))
+    assert dms.listings == [Listed("list", None, None, True)] and dms.kinds() == ["list"]  # of the instance as stripped
 
 
 @pytest.mark.parametrize("overrides, fragments", [
@@ -189,12 +168,12 @@ def test_a_selection_without_a_time_lists_without_a_window():
 ], ids=["nothing", "empty-criteria", "empty-task-id", "task-id-and-status", "task-id-and-two", "blank-task-id", "dot-task-id",
         "blank-instance", "dotdot-instance", "bad-older-than", "older-than-year-1"])
 def test_bad_deletion_selections_are_refused_before_any_request(overrides, fragments):
-    client = FakeClient()
+    dms = fake_dms()
     with pytest.raises(ConfigurationError) as caught:
-        read_tasks(client, deletion_selection(deletion_params(**overrides), NOW))
+        read_tasks(dms, deletion_selection(deletion_params(**overrides), NOW))
     for fragment in fragments:
         assert fragment in str(caught.value)
-    assert client.calls == []
+    assert dms.calls == 0 and dms.listings == []
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -210,16 +189,16 @@ def test_info_selection_of_every_option():
 
 @pytest.mark.parametrize("limit, read_all", [(None, True), (2, False)])
 def test_a_listing_is_read_whole_only_without_a_limit(limit, read_all):
-    client = FakeClient()
-    read_tasks(client, info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
-                                       "begin_time": None, "end_time": None, "limit": limit}))
-    assert client.read_all == [read_all]  # a limit may stop early: no pages fetched ahead of it
+    dms = fake_dms()
+    read_tasks(dms, info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
+                                    "begin_time": None, "end_time": None, "limit": limit}))
+    assert [listed.read_all for listed in dms.listings] == [read_all]  # a limit may stop early: no pages fetched ahead of it
 
 
 def test_read_tasks_returns_the_listing_it_read_and_none_for_ids():
-    tasks, listing = read_tasks(FakeClient(), info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
-                                                              "begin_time": None, "end_time": None, "limit": 2}))
+    tasks, listing = read_tasks(fake_dms(), info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
+                                                            "begin_time": None, "end_time": None, "limit": 2}))
     assert [task["id"] for task in tasks] == ["t-now", "t-day"]
-    assert isinstance(listing, FakeListing)
-    _tasks, listing = read_tasks(FakeClient(), deletion_selection(deletion_params(task_id=["t-old"]), NOW))
+    assert isinstance(listing, TaskListing)
+    _tasks, listing = read_tasks(fake_dms(), deletion_selection(deletion_params(task_id=["t-old"]), NOW))
     assert listing is None

@@ -9,7 +9,6 @@ fake client's tasks follow timelines in that fake time (status by time, appearin
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -18,234 +17,13 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     TransportError,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import (
-    FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PROGRESS_QUIET_BEFORE_DEADLINE, PollSchedule, TaskWaiter, WaitListener,
+    FINAL_POLL_GRACE, HEARTBEAT, NOT_FOUND_GRACE, PROGRESS_QUIET_BEFORE_DEADLINE, PollSchedule, WaitListener,
 )
-
-INSTANCE = "11111111-2222-3333-4444-555555555555"
-PAGE_SIZE = 100
-NEUTRAL = 0.5  # rng value that gives no jitter
-EPS = 1e-9
-MAX_SLEEPS = 2000  # no wait here needs this many pauses; a broken loop fails instead of hanging
-NOT_TASK_READS = ("progress", "instance")
+from ansible_collections.hwcloud.dms.tests.unit.fakes import EPS, INSTANCE, NEUTRAL, FakeClock, FakeDms, FakeTask, old_tasks, waiter_for
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Fakes
-
-
-class FakeClock:
-    """Monotonic and wall clock in one fake time; sleep() advances it at once and records the pause."""
-
-    def __init__(self, start=1000.0, wall_start=datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)):
-        self.start = start
-        self.now = start
-        self.wall_start = wall_start
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def wall(self):
-        return self.wall_start + timedelta(seconds=self.now - self.start)
-
-    def wall_at(self, offset):
-        return self.wall_start + timedelta(seconds=offset)
-
-    def sleep(self, seconds):
-        assert seconds >= 0, "negative sleep %r" % seconds
-        assert len(self.sleeps) < MAX_SLEEPS, "runaway wait: %d pauses" % len(self.sleeps)
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds):
-        self.now += seconds
-
-    @property
-    def t(self):
-        """Fake seconds since the clock was made (the waits here start at t=0 unless a test moves time first)."""
-        return self.now - self.start
-
-
-def api_time(moment):
-    """A timestamp as the API returns it: 2020-06-23T03:00:03.471Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
-
-
-class FakeTask:
-    """A task whose status follows ``timeline``: [(t, status)], status None meaning gone; invisible before the first t."""
-
-    def __init__(self, task_id, name, timeline, created=None):
-        self.id = task_id
-        self.name = name
-        self.timeline = sorted(timeline, key=lambda point: point[0])
-        self.created = self.timeline[0][0] if created is None else created  # fake seconds, may be negative
-
-    def status_at(self, t):
-        status = None
-        for when, value in self.timeline:
-            if when <= t + EPS:
-                status = value
-        return status
-
-    def as_dict(self, clock, status):
-        created = clock.wall_at(self.created)
-        changed = max([when for when, _value in self.timeline if when <= clock.t + EPS] + [self.created])
-        return {
-            "id": self.id, "name": self.name, "status": status, "user_name": "tester", "user_id": "u-1",
-            "created_at": api_time(created), "updated_at": api_time(clock.wall_at(changed)), "params": {}, "params_raw": "",
-        }
-
-
-def old_tasks(count, prefix="old", first_created=-100000.0, status="SUCCESS"):
-    """``count`` long-finished tasks, created one second apart, before anything else."""
-    return [FakeTask("%s-%04d" % (prefix, i), "restartInstance", [(first_created + i, status)]) for i in range(count)]
-
-
-class FakeDms:
-    """The DmsClient calls the waiter uses, on fake time. Every request (page, task, progress) counts one call.
-
-    ``faults`` maps a call number (1-based) to the exception that call raises; ``fault_when(kind, number, t)``
-    may return one too. ``fail_cost`` is fake time a failing call uses (retries inside the HTTP client).
-    """
-
-    def __init__(self, clock, tasks=(), progress=None, fail_cost=0.0, instance_status="RUNNING", engine="kafka"):
-        self.clock = clock
-        self.tasks = list(tasks)
-        self.progress = dict(progress or {})  # task id -> dict, None, an exception, or a callable(t)
-        # The instance's status: a string, or a timeline [(t, status)] like a task's; its engine as the answer names it.
-        self.instance_status = instance_status
-        self.engine = engine
-        self.faults = {}
-        self.fault_when = None
-        self.fail_cost = fail_cost
-        self.truncate_after = 0
-        self.log = []  # (kind, detail, t) per call
-        self.read_all = []  # the read_all of each list_tasks call
-        self.deadlines = []
-        self._calls = 0
-
-    @property
-    def calls(self):
-        return self._calls
-
-    def _call(self, kind, detail, instance_id, deadline):
-        assert instance_id == INSTANCE
-        self._calls += 1
-        self.log.append((kind, detail, self.clock.t))
-        self.deadlines.append(deadline)
-        error = self.faults.get(self._calls)
-        if error is None and self.fault_when is not None:
-            error = self.fault_when(kind, self._calls, self.clock.t)
-        if error is not None:
-            self.clock.advance(self.fail_cost)
-            raise error
-
-    def _visible(self):
-        t = self.clock.t
-        order = sorted(enumerate(self.tasks), key=lambda pair: (pair[1].created, pair[0]), reverse=True)
-        return [task.as_dict(self.clock, task.status_at(t)) for index, task in order if task.status_at(t) is not None]
-
-    def get_task(self, instance_id, task_id, deadline=None):
-        self._call("get", task_id, instance_id, deadline)
-        for task in self._visible():
-            if task["id"] == task_id:
-                return task
-        return None
-
-    def list_tasks(self, instance_id, deadline=None, kind="list", read_all=False):
-        """Newest first, one call per page of 100, fetched only when consumed (like DmsClient.list_tasks)."""
-        self.read_all.append(read_all)
-        return FakeListing(self, instance_id, deadline, kind)
-
-    def tasks_created_since(self, instance_id, moment, deadline=None):
-        """Like DmsClient.tasks_created_since: newest first, stopping at the first older task; its pages log as "since"."""
-        listing = self.list_tasks(instance_id, deadline, kind="since")
-        for task in listing:
-            if task["created_at"] < api_time(moment.replace(microsecond=0)):
-                return
-            yield task
-        listing.require_complete()
-
-    def get_instance(self, instance_id, deadline=None):
-        self._call("instance", None, instance_id, deadline)
-        status = self.instance_status
-        if not isinstance(status, str):
-            status = FakeTask("instance", "instance", status).status_at(self.clock.t)
-        return {"instance_id": instance_id, "status": status, "engine": self.engine}
-
-    def get_task_progress(self, instance_id, task_id, deadline=None):
-        self._call("progress", task_id, instance_id, deadline)
-        value = self.progress.get(task_id)
-        if callable(value):
-            value = value(self.clock.t)
-        if isinstance(value, Exception):
-            raise value
-        return value
-
-    # What the tests look at
-
-    def kinds(self):
-        return [kind for kind, detail, t in self.log]
-
-    def reads(self):
-        """The calls that read tasks (get, list and since pages), without the progress calls and the instance reads."""
-        return [kind for kind in self.kinds() if kind not in NOT_TASK_READS]
-
-    def progress_asked(self):
-        return [detail for kind, detail, t in self.log if kind == "progress"]
-
-    def instance_reads(self):
-        """The fake times the instance was read at."""
-        return [t for kind, detail, t in self.log if kind == "instance"]
-
-    def polls(self):
-        """Task reads grouped by the fake time they were made at (one group per poll when calls take no time)."""
-        groups = []
-        for kind, detail, t in self.log:
-            if kind in NOT_TASK_READS:
-                continue
-            if groups and abs(groups[-1][0] - t) < EPS:
-                groups[-1][1].append((kind, detail))
-            else:
-                groups.append((t, [(kind, detail)]))
-        return groups
-
-    def poll_times(self):
-        return [t for t, calls in self.polls()]
-
-
-class FakeListing:
-    """A TaskListing on the fake DMS. ``dms.truncate_after`` pages: the listing then ends short of the count."""
-
-    def __init__(self, dms, instance_id, deadline, kind):
-        self._dms = dms
-        self._instance_id = instance_id
-        self._deadline = deadline
-        self._kind = kind
-        self.complete = None
-
-    def __iter__(self):
-        start = 0
-        seen = set()
-        while True:
-            self._dms._call(self._kind, start // PAGE_SIZE + 1, self._instance_id, self._deadline)  # pylint: disable=protected-access
-            visible = self._dms._visible()  # pylint: disable=protected-access
-            page = visible[start:start + PAGE_SIZE]
-            for task in page:
-                if task["id"] not in seen:
-                    seen.add(task["id"])
-                    yield task
-            if self._dms.truncate_after and start // PAGE_SIZE + 1 >= self._dms.truncate_after and len(seen) < len(visible):
-                self.complete = False
-                return
-            if len(page) < PAGE_SIZE:
-                self.complete = True
-                return
-            start += PAGE_SIZE
-
-    def require_complete(self):
-        if self.complete is False:
-            raise IncompleteListingError(PAGE_SIZE * self._dms.truncate_after, len(self._dms._visible()))  # pylint: disable=protected-access
+# A recording listener, the errors of a poll, the fixtures
 
 
 class Recorder(WaitListener):
@@ -307,10 +85,8 @@ def make(clock, tasks=(), rng=NEUTRAL, progress=None, fail_cost=0.0, **options):
     """A fake DMS, a recording listener and a waiter on the fake clock. ``rng``: a value or a callable."""
     dms = FakeDms(clock, tasks, progress=progress, fail_cost=fail_cost)
     listener = Recorder(clock)
-    source = rng if callable(rng) else (lambda: rng)
-    waiter = TaskWaiter(dms, INSTANCE, listener=listener, clock=clock.monotonic, wall=clock.wall, sleep=clock.sleep,
-                        rng=source, **options)
-    return dms, listener, waiter
+    clock.random = rng if callable(rng) else (lambda: rng)
+    return dms, listener, waiter_for(dms, clock, listener, **options)
 
 
 def nominal_pauses(count, max_pause=10.0):
@@ -401,8 +177,9 @@ def test_wait_with_max_pause_below_one_second(clock):
 @pytest.mark.parametrize("value", [0.0, 0.5, 0.999999])
 def test_task_ending_four_seconds_in_is_reported_within_about_two_seconds(clock, value):
     dms = FakeDms(clock, [FakeTask("job-1", "kafkaInstanceResize", [(-20, "CREATED"), (-10, "EXECUTING"), (4, "SUCCESS")])])
-    # Default options: only the clock, the sleep and the random source are injected.
-    waiter = TaskWaiter(dms, INSTANCE, task_ids=["job-1"], clock=clock.monotonic, wall=clock.wall, sleep=clock.sleep, rng=lambda: value)
+    # Default options: only the clock (time, sleep and random numbers) is injected.
+    clock.random = lambda: value
+    waiter = waiter_for(dms, clock, task_ids=["job-1"])
     outcome = waiter.wait()
     assert outcome.as_result()["status"] == "SUCCESS"
     assert not outcome.failed and not outcome.timed_out
@@ -570,7 +347,7 @@ def test_finished_task_that_vanishes_keeps_its_final_status(clock):
 def test_check_asks_no_progress(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(-5, "EXECUTING")])], task_ids=["t1"], progress={"t1": {"progress_percentage": 10}})
     waiter.check()
-    assert dms.calls == 1 and dms.progress_asked() == []
+    assert dms.calls == 1 and dms.asked("progress") == []
 
 
 def test_gone_task_with_empty_fail_on_status_ends_as_deleted(clock):
@@ -769,7 +546,7 @@ def test_a_wait_must_say_exactly_what_it_waits_for(clock, options):
 def test_one_id_uses_get_task_only(clock):
     dms, listener, waiter = make(clock, old_tasks(300) + [FakeTask("t1", "resize", [(0, "EXECUTING"), (40, "SUCCESS")])], task_ids=["t1"])
     outcome = waiter.wait()
-    assert set(dms.reads()) == {"get"} and dms.progress_asked() == ["t1"]
+    assert set(dms.reads()) == {"get"} and dms.asked("progress") == ["t1"]
     assert all(calls == [("get", "t1")] for t, calls in dms.polls())
     # Besides the polls: one read of the instance, to know its engine has progress, and the progress call.
     assert outcome.api_calls == dms.calls == len(dms.polls()) + 2 and dms.instance_reads() == [0.0]
@@ -836,7 +613,7 @@ def test_gate_over_a_thousand_tasks_reads_them_once(clock):
     outcome = waiter.wait()
     assert not outcome.failed and outcome.elapsed >= 40
     polls = dms.polls()
-    assert len(polls[0][1]) == 12  # ten full pages, the empty one that proves the end, and the tasks created since the wait began
+    assert len(polls[0][1]) == 12  # ten full pages, the one with the last task, and the tasks created since the wait began
     assert all(len(calls) == 1 for t, calls in polls[1:])
 
 
@@ -866,8 +643,9 @@ def test_gate_reads_the_whole_history_once_and_says_so(clock):
     tasks = old_tasks(250) + [FakeTask("a", "resize", [(-30, "EXECUTING"), (12, "SUCCESS")])]
     dms, listener, waiter = make(clock, tasks, idle=True)
     assert not waiter.wait().failed
-    assert dms.read_all[0] is True  # its pages may then be fetched a few at a time
-    assert not any(dms.read_all[1:])  # "created since" listings stop early: no read-ahead
+    read_all = [listed.read_all for listed in dms.listings]
+    assert read_all[0] is True  # its pages may then be fetched a few at a time
+    assert not any(read_all[1:])  # "created since" listings stop early: no read-ahead
 
 
 def test_gate_on_a_truncated_history_is_not_idle(clock):
@@ -994,7 +772,7 @@ def test_no_progress_is_asked_on_a_rabbitmq_instance(clock):
     dms, listener, waiter = make(clock, [FakeTask("t1", "rabbitmqPluginModify", [(0, "EXECUTING"), (12, "SUCCESS")])], task_ids=["t1"])
     dms.engine = "rabbitmq"
     outcome = waiter.wait()
-    assert not outcome.failed and dms.progress_asked() == [] and dms.instance_reads() == [0.0]
+    assert not outcome.failed and dms.asked("progress") == [] and dms.instance_reads() == [0.0]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1121,7 +899,7 @@ def test_progress_is_asked_when_a_task_becomes_executing_and_passed_on(clock):
     dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": progress})
     outcome = waiter.wait()
     assert not outcome.failed
-    assert dms.progress_asked() == ["t1"]
+    assert dms.asked("progress") == ["t1"]
     changes = [(event[4], event[6]) for event in listener.of("changed")]
     assert changes == [("CREATED", None), ("EXECUTING", progress), ("SUCCESS", None)]
 
@@ -1162,7 +940,7 @@ def test_progress_is_not_asked_just_before_the_deadline(clock):
     dms, listener, waiter = make(clock, tasks, task_ids=["t1"], timeout=60.0, progress={"t1": {"progress_percentage": 5}})
     outcome = waiter.wait()
     assert outcome.timed_out and outcome.as_result()["status"] == "EXECUTING"
-    assert dms.progress_asked() == []
+    assert dms.asked("progress") == []
     assert PROGRESS_QUIET_BEFORE_DEADLINE == 5.0
 
 
@@ -1170,7 +948,7 @@ def test_progress_is_asked_per_task_that_becomes_executing(clock):
     tasks = [FakeTask("a", "x", [(0, "EXECUTING"), (5, "SUCCESS")]), FakeTask("b", "y", [(0, "CREATED"), (3, "EXECUTING"), (8, "SUCCESS")])]
     dms, listener, waiter = make(clock, tasks, task_ids=["a", "b"], progress={"a": {"progress_percentage": 1}, "b": {"progress_percentage": 2}})
     waiter.wait()
-    assert dms.progress_asked() == ["a", "b"]
+    assert dms.asked("progress") == ["a", "b"]
 
 
 def test_heartbeat_after_a_minute_without_change_asks_for_no_progress(clock):

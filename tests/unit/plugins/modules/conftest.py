@@ -1,6 +1,8 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running a module's main() end to end through AnsibleModule, as ansible-core would, and reading what it printed."""
+"""Running a module's main() end to end through AnsibleModule, as ansible-core would, and reading what it printed.
+
+``run_main`` runs main() of the test file's MODULE (the module under test) with the client it builds replaced."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS
+from ansible_collections.hwcloud.dms.plugins.module_utils import dms_module
+from ansible_collections.hwcloud.dms.tests.environment import clear_credentials
 
 try:  # ansible-core 2.19 and later
     from ansible.module_utils.testing import patch_module_args
@@ -20,13 +23,15 @@ except ImportError:  # older ansible-core: the module arguments are read from ba
 
 
 class ModuleRun:
-    """What one run of a module's main() left: its exit code, what it printed, and its result."""
+    """What one run of a module's main() left: its exit code, what it printed, its result, and the connection settings it
+    made clients with."""
 
-    def __init__(self, code, out, err):
+    def __init__(self, code, out, err, settings):
         self.code = code
         self.out = out
         self.err = err
         self.result = json.loads(out)
+        self.settings = settings
 
 
 @contextlib.contextmanager
@@ -40,18 +45,30 @@ def module_args(monkeypatch, args):
 
 
 @pytest.fixture
-def run_module(monkeypatch, capsys):
-    """run_module(main, args) -> ModuleRun, with no connection option coming from the test runner's environment."""
-    for entry in COMMON_OPTIONS.values():
-        for name in entry.get("env", []):
-            monkeypatch.delenv(name, raising=False)
+def run_main(request, monkeypatch, capsys):
+    """run_main(args, client=None) -> ModuleRun of main() of the test file's MODULE, requests taken as installed and no
+    connection option coming from the test runner's environment.
 
-    def run(main, args):
+    ``client`` is the client main gets in place of a DmsClient, or a callable that makes it from the connection settings;
+    without one, main must not make a client.
+    """
+    clear_credentials(monkeypatch)
+    monkeypatch.setattr(dms_module, "REQUESTS_IMPORT_ERROR", None)
+
+    def run(args, client=None):
+        settings = []
+
+        def make_client(connection_settings):
+            settings.append(connection_settings)
+            assert client is not None, "main made a client, which this test does not expect"
+            return client(connection_settings) if callable(client) else client
+
+        monkeypatch.setattr(dms_module, "DmsClient", make_client)
         capsys.readouterr()
         with module_args(monkeypatch, args):
             with pytest.raises(SystemExit) as caught:
-                main()
+                request.module.MODULE.main()
         captured = capsys.readouterr()
-        return ModuleRun(caught.value.code, captured.out, captured.err)
+        return ModuleRun(caught.value.code, captured.out, captured.err, settings)
 
     return run

@@ -8,15 +8,18 @@ The real client and HTTP stack run; only the pauses between retries are recorded
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from ansible_collections.hwcloud.dms.plugins.modules import dms_api
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
+from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeClock
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
 
-INSTANCE = "11111111-2222-3333-4444-555555555555"
+MODULE = dms_api  # the module run_main runs
+
 CANARY = "SK-canary-never-print-me-0d9e8f7a6b5c4d3e"
 TOKEN_CANARY = "TOKEN-canary-never-print-me-1a2b3c4d"
 ACCESS_KEY = "AKUNITTEST0000000000"
@@ -36,39 +39,40 @@ def server_fixture(monkeypatch):
         yield server
 
 
-@pytest.fixture(name="run_main")
-def run_main_fixture(monkeypatch, run_module, server):
-    monkeypatch.setattr(dms_api, "REQUESTS_IMPORT_ERROR", None)
+@pytest.fixture(name="call_api")
+def call_api_fixture(run_main, server):
+    """call_api(**overrides) -> ModuleRun of dms_api with these arguments over defaults that call the scripted server;
+    ``run.pauses``: the pauses between retries, recorded instead of slept."""
 
-    def run(**overrides):
+    def call(**overrides):
         args = {"access_key": ACCESS_KEY, "secret_key": CANARY, "region": REGION, "project_id": PROJECT,
                 "endpoint": server.url, "iam_endpoint": server.url, "max_retries": 3, "request_timeout": 5,
                 "path": "/v2/{project_id}/instances/%s/configs" % INSTANCE}
         args.update(overrides)
         args = dict((key, value) for key, value in args.items() if value is not None)
-        pauses = []
+        # From the system's monotonic time: the module's own deadlines are taken on the system clock.
+        clock = FakeClock(start=time.monotonic())
 
         def client_without_sleeping(settings):
             http = HttpClient(make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
-                              sleep=pauses.append)
+                              clock=clock)
             return DmsClient(settings, http=http)
 
-        monkeypatch.setattr(dms_api, "DmsClient", client_without_sleeping)
-        run = run_module(dms_api.main, args)
-        run.pauses = pauses
+        run = run_main(args, client_without_sleeping)
+        run.pauses = clock.sleeps
         assert CANARY not in run.out + run.err and TOKEN_CANARY not in run.out + run.err
         return run
 
-    return run
+    return call
 
 
 # ------------------------------------------------------------------------------------------------
 # Accepted answers
 
 
-def test_a_read_returns_the_answer_unchanged(run_main, server):
+def test_a_read_returns_the_answer_unchanged(call_api, server):
     server.replies.append(Reply(200, {"kafka_configs": []}, {"X-Request-Id": "req-1"}))
-    run = run_main(query={"limit": 10})
+    run = call_api(query={"limit": 10})
     assert run.code == 0
     result = run.result
     assert (result["changed"], result["status"], result["json"], result["request_id"]) == (False, 200, {"kafka_configs": []}, "req-1")
@@ -79,37 +83,37 @@ def test_a_read_returns_the_answer_unchanged(run_main, server):
     assert request.headers["Authorization"].startswith("SDK-HMAC-SHA256 Access=%s," % ACCESS_KEY)
 
 
-def test_a_write_returns_its_job_id_and_is_a_change(run_main, server):
+def test_a_write_returns_its_job_id_and_is_a_change(call_api, server):
     server.replies.append(Reply(200, {"job_id": "8abfa7b272adc5b40172b73130065ae7", "dynamic_config": 0, "static_config": 1}))
-    run = run_main(method="PUT", body=CONFIGS)
+    run = call_api(method="PUT", body=CONFIGS)
     assert run.code == 0
     assert (run.result["changed"], run.result["job_id"], run.result["status"]) == (True, "8abfa7b272adc5b40172b73130065ae7", 200)
     [request] = server.requests
     assert request.method == "PUT" and json.loads(request.body.decode("utf-8")) == CONFIGS
 
 
-def test_a_list_body_is_sent_as_json(run_main, server):
+def test_a_list_body_is_sent_as_json(call_api, server):
     server.replies.append(Reply(200, {"results": []}))
-    run_main(method="POST", path="/v2/{project_id}/instances/action", body=[{"a": 1}])
+    call_api(method="POST", path="/v2/{project_id}/instances/action", body=[{"a": 1}])
     assert json.loads(server.requests[0].body.decode("utf-8")) == [{"a": 1}]
 
 
-def test_an_empty_answer_is_null_json(run_main, server):
+def test_an_empty_answer_is_null_json(call_api, server):
     server.replies.append(Reply(204, ""))
-    run = run_main(method="DELETE", path="/v2/{project_id}/instances/%s/tasks/t1" % INSTANCE)
+    run = call_api(method="DELETE", path="/v2/{project_id}/instances/%s/tasks/t1" % INSTANCE)
     assert (run.code, run.result["status"], run.result["json"], run.result["changed"]) == (0, 204, None, True)
 
 
-def test_a_status_the_user_accepts_is_returned_without_failing(run_main, server):
+def test_a_status_the_user_accepts_is_returned_without_failing(call_api, server):
     server.replies.append(Reply(404, {"error_code": "DMS.00404022", "error_msg": "The instance does not exist."}))
-    run = run_main(status_code=[200, 404])
+    run = call_api(status_code=[200, 404])
     assert run.code == 0 and "failed" not in run.result
     assert (run.result["status"], run.result["json"]["error_code"]) == (404, "DMS.00404022")
 
 
-def test_a_write_with_an_accepted_error_status_is_no_change(run_main, server):
+def test_a_write_with_an_accepted_error_status_is_no_change(call_api, server):
     server.replies.append(BUSY)
-    run = run_main(method="PUT", body=CONFIGS, status_code=[200, 400])
+    run = call_api(method="PUT", body=CONFIGS, status_code=[200, 400])
     assert (run.code, run.result["changed"], run.result["status"]) == (0, False, 400)
 
 
@@ -117,9 +121,9 @@ def test_a_write_with_an_accepted_error_status_is_no_change(run_main, server):
 # Refused answers: failed, with the status, the API's code and message, the request ID, and the body
 
 
-def test_a_refused_write_fails_with_everything_the_api_said(run_main, server):
+def test_a_refused_write_fails_with_everything_the_api_said(call_api, server):
     server.replies.extend([BUSY, Reply(200, {"instance_id": INSTANCE, "status": "EXTENDING", "engine": "kafka"})])
-    run = run_main(method="PUT", body=CONFIGS)
+    run = call_api(method="PUT", body=CONFIGS)
     result = run.result
     assert run.code == 1 and result["failed"] is True and result["changed"] is False
     for part in ("HTTP 400", "DMS.00400017", "Job task is still running.", "req-busy", "PUT", CONFIGS_PATH,
@@ -133,31 +137,31 @@ def test_a_refused_write_fails_with_everything_the_api_said(run_main, server):
 
 
 @pytest.mark.parametrize("code", ["DMS.00400052", "DMS.00400099"])
-def test_a_precondition_refusal_fails_at_once_with_its_meaning(run_main, server, code):
+def test_a_precondition_refusal_fails_at_once_with_its_meaning(call_api, server, code):
     server.replies.append(Reply(400, {"error_code": code, "error_msg": "Refused."}))
-    run = run_main(method="POST", body={}, when_busy="wait")
+    run = call_api(method="POST", body={}, when_busy="wait")
     assert run.code == 1 and run.result["busy_refusals"] == 0 and len(server.requests) == 1
     assert "a wait for the instance does not lift this" in run.result["msg"]
 
 
-def test_a_success_outside_status_code_fails_saying_so(run_main, server):
+def test_a_success_outside_status_code_fails_saying_so(call_api, server):
     server.replies.append(Reply(200, {"job_id": "j1"}))
-    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={}, status_code=[201, 202])
+    run = call_api(method="POST", path="/v2/{project_id}/instances/action", body={}, status_code=[201, 202])
     assert run.code == 1
     assert "answered HTTP 200, which is not in status_code (201, 202)" in run.result["msg"]
     assert (run.result["status"], run.result["json"], run.result["changed"]) == (200, {"job_id": "j1"}, False)
 
 
-def test_an_authentication_failure_is_never_retried(run_main, server):
+def test_an_authentication_failure_is_never_retried(call_api, server):
     server.replies.extend([Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"}), Reply(200, {})])
-    run = run_main()
+    run = call_api()
     assert run.code == 1 and "APIG.0301" in run.result["msg"]
     assert len(server.requests) == 1 and run.pauses == []
 
 
-def test_no_such_api_points_at_the_path_too(run_main, server):
+def test_no_such_api_points_at_the_path_too(call_api, server):
     server.replies.append(Reply(404, {"error_code": "APIG.0101", "error_msg": "The API does not exist."}))
-    run = run_main(path="/v2/{project_id}/instancez")
+    run = call_api(path="/v2/{project_id}/instancez")
     assert run.code == 1 and run.result["msg"].endswith("check endpoint and region; or check path")
 
 
@@ -165,47 +169,47 @@ def test_no_such_api_points_at_the_path_too(run_main, server):
 # Retries: reads as ever, writes only when they certainly did not reach the service
 
 
-def test_a_read_is_retried_after_a_server_error(run_main, server):
+def test_a_read_is_retried_after_a_server_error(call_api, server):
     server.replies.extend([Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."}), Reply(200, {"ok": True})])
-    run = run_main()
+    run = call_api()
     assert (run.code, run.result["json"]) == (0, {"ok": True})
     assert len(server.requests) == 2
 
 
-def test_a_read_that_keeps_failing_returns_the_last_answer(run_main, server):
+def test_a_read_that_keeps_failing_returns_the_last_answer(call_api, server):
     server.respond = lambda request: Reply(503, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."})
-    run = run_main(max_retries=2)
+    run = call_api(max_retries=2)
     assert run.code == 1 and "gave up after 3 attempts" in run.result["msg"]
     assert (run.result["status"], run.result["json"]["error_code"], run.result["error"]["error_code"]) == (503, "APIG.0202", "APIG.0202")
 
 
-def test_a_throttled_write_is_sent_again(run_main, server):
+def test_a_throttled_write_is_sent_again(call_api, server):
     server.replies.extend([Reply(429, {"error_code": "APIG.0308", "error_msg": "throttled"}), Reply(200, {"job_id": "j1"})])
-    run = run_main(method="PUT", body=CONFIGS)
+    run = call_api(method="PUT", body=CONFIGS)
     assert (run.code, run.result["job_id"]) == (0, "j1")
     assert len(server.requests) == 2 and len(run.pauses) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_a_write_after_a_server_error_is_never_sent_again(run_main, server, status):
+def test_a_write_after_a_server_error_is_never_sent_again(call_api, server, status):
     server.replies.extend([Reply(status, {"error_code": "APIG.0202", "error_msg": "Backend unavailable."}), Reply(200, {"job_id": "twice"})])
-    run = run_main(method="POST", path="/v2/kafka/{project_id}/instances/%s/extend" % INSTANCE, body={"oper_type": "storage"})
+    run = call_api(method="POST", path="/v2/kafka/{project_id}/instances/%s/extend" % INSTANCE, body={"oper_type": "storage"})
     assert run.code == 1 and len(server.requests) == 1 and run.pauses == []
     assert "may or may not have been applied" in run.result["msg"] and "not sent again" in run.result["msg"]
     assert run.result["status"] == status and run.result["error"]["http_status"] == status
 
 
-def test_a_write_whose_connection_dropped_is_never_sent_again(run_main, server):
+def test_a_write_whose_connection_dropped_is_never_sent_again(call_api, server):
     server.replies.extend([Reply(drop=True), Reply(200, {"job_id": "twice"})])
-    run = run_main(method="PUT", body=CONFIGS)
+    run = call_api(method="PUT", body=CONFIGS)
     assert run.code == 1 and len(server.requests) == 1
     assert "may or may not have been applied" in run.result["msg"]
     assert (run.result["status"], run.result["json"], run.result["url"]) == (None, None, server.url + CONFIGS_PATH)
 
 
-def test_a_write_that_timed_out_is_never_sent_again(run_main, server):
+def test_a_write_that_timed_out_is_never_sent_again(call_api, server):
     server.replies.extend([Reply(200, {"job_id": "late"}, delay=2), Reply(200, {"job_id": "twice"})])
-    run = run_main(method="PUT", body=CONFIGS, request_timeout=0.3)
+    run = call_api(method="PUT", body=CONFIGS, request_timeout=0.3)
     assert run.code == 1 and len(server.requests) == 1
     assert "may or may not have been applied" in run.result["msg"]
 
@@ -231,9 +235,9 @@ def running_task(task_id="f" * 32, name="resizeInstance"):
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
-def test_check_mode_sends_no_write_and_says_what_it_would_have_sent(run_main, server, method):
+def test_check_mode_sends_no_write_and_says_what_it_would_have_sent(call_api, server, method):
     server.respond = dms_reads()
-    run = run_main(method=method, body=CONFIGS, query={"force": True}, _ansible_check_mode=True)
+    run = call_api(method=method, body=CONFIGS, query={"force": True}, _ansible_check_mode=True)
     assert run.code == 0 and server.requests and all(request.method == "GET" for request in server.requests)
     result = run.result
     assert (result["changed"], result["method"], result["body"], result["status"]) == (True, method, CONFIGS, None)
@@ -248,39 +252,39 @@ def test_check_mode_sends_no_write_and_says_what_it_would_have_sent(run_main, se
     ("wait", True, True, "it would wait until the instance is free (resizeInstance (ID %s) EXECUTING; the instance is EXTENDING),"
                          " then be sent" % ("f" * 32)),
 ])
-def test_check_mode_says_whether_a_busy_instance_would_refuse_the_change_now(run_main, server, when_busy, changed, would_wait, says):
+def test_check_mode_says_whether_a_busy_instance_would_refuse_the_change_now(call_api, server, when_busy, changed, would_wait, says):
     server.respond = dms_reads([running_task()], status="EXTENDING")
-    run = run_main(method="PUT", body=CONFIGS, when_busy=when_busy, _ansible_check_mode=True)
+    run = call_api(method="PUT", body=CONFIGS, when_busy=when_busy, _ansible_check_mode=True)
     result = run.result
     assert run.code == 0 and all(request.method == "GET" for request in server.requests)
     assert (result["changed"], result["would_wait"], result["instance_status"]) == (changed, would_wait, "EXTENDING")
     assert [task["id"] for task in result["running_tasks"]] == ["f" * 32] and says in result["msg"]
 
 
-def test_check_mode_on_a_frozen_instance_says_no_wait_would_help(run_main, server):
+def test_check_mode_on_a_frozen_instance_says_no_wait_would_help(call_api, server):
     server.respond = dms_reads(status="FROZEN")
-    run = run_main(method="PUT", body=CONFIGS, when_busy="wait", _ansible_check_mode=True)
+    run = call_api(method="PUT", body=CONFIGS, when_busy="wait", _ansible_check_mode=True)
     assert run.code == 0 and run.result["changed"] is False and run.result["would_wait"] is False
     assert "no wait ends that: the instance is FROZEN: " in run.result["msg"]
 
 
-def test_check_mode_without_an_instance_reads_nothing_and_says_so(run_main, server):
-    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={"action": "restart", "instances": ["a", "b"]},
+def test_check_mode_without_an_instance_reads_nothing_and_says_so(call_api, server):
+    run = call_api(method="POST", path="/v2/{project_id}/instances/action", body={"action": "restart", "instances": ["a", "b"]},
                    _ansible_check_mode=True)
     assert run.code == 0 and server.requests == [] and run.result["changed"] is True
     assert "whether DMS would refuse it now was not checked" in run.result["msg"]
 
 
-def test_check_mode_sends_a_read(run_main, server):
+def test_check_mode_sends_a_read(call_api, server):
     server.replies.append(Reply(200, {"configs": []}))
-    run = run_main(_ansible_check_mode=True)
+    run = call_api(_ansible_check_mode=True)
     assert (run.code, run.result["changed"], run.result["json"]) == (0, False, {"configs": []})
     assert len(server.requests) == 1
 
 
-def test_check_mode_still_looks_the_project_id_up(run_main, server):
+def test_check_mode_still_looks_the_project_id_up(call_api, server):
     server.replies.append(Reply(200, {"projects": [{"id": "looked-up", "name": REGION}]}))
-    run = run_main(method="POST", path="/v2/{project_id}/instances/action", body={}, project_id=None, _ansible_check_mode=True)
+    run = call_api(method="POST", path="/v2/{project_id}/instances/action", body={}, project_id=None, _ansible_check_mode=True)
     assert run.code == 0 and run.result["url"] == "%s/v2/looked-up/instances/action" % server.url
     assert [request.path for request in server.requests] == ["/v3/projects"]
 
@@ -306,21 +310,21 @@ def test_check_mode_still_looks_the_project_id_up(run_main, server):
     ({"secret_key": None}, "secret_key is missing"),
 ], ids=["placeholder", "url", "dot dot", "query", "body string", "body nan", "no status", "bad status", "infinite status",
         "infinite retries", "no secret key"])
-def test_bad_input_fails_naming_the_option_before_any_request(run_main, server, overrides, start):
-    run = run_main(**overrides)
+def test_bad_input_fails_naming_the_option_before_any_request(call_api, server, overrides, start):
+    run = call_api(**overrides)
     assert run.code == 1 and run.result["msg"].startswith(start), run.result["msg"]
     assert server.requests == [] and run.result.get("status") is None and "exception" not in run.result
 
 
-def test_a_project_lookup_failure_says_nothing_was_sent(run_main, server):
+def test_a_project_lookup_failure_says_nothing_was_sent(call_api, server):
     server.replies.append(Reply(401, {"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"}))
-    run = run_main(method="PUT", body=CONFIGS, project_id=None)
+    run = call_api(method="PUT", body=CONFIGS, project_id=None)
     assert run.code == 1 and run.result["msg"].startswith("The DMS API call was not sent: HTTP 401 APIG.0301")
     assert [request.path for request in server.requests] == ["/v3/projects"]
 
 
-def test_a_token_echoed_by_the_api_is_masked(run_main, server):
+def test_a_token_echoed_by_the_api_is_masked(call_api, server):
     server.replies.append(Reply(400, {"error_code": "DMS.00400000", "error_msg": "bad token %s" % TOKEN_CANARY, "echo": TOKEN_CANARY}))
-    run = run_main(access_key=None, secret_key=None, auth_token=TOKEN_CANARY)
+    run = call_api(access_key=None, secret_key=None, auth_token=TOKEN_CANARY)
     assert run.code == 1 and "********" in run.result["msg"] and run.result["json"]["echo"] == "********"
     assert server.requests[0].headers["X-Auth-Token"] == TOKEN_CANARY

@@ -3,13 +3,12 @@
 """hwcloud.dms.dms_task_info: the module logic with the DMS client faked at its boundary.
 
 The selection (``info_selection`` and ``read_tasks`` of module_utils/selection.py, which the module calls) and
-``failure_result`` are called directly; ``main`` runs end to end through AnsibleModule with
-module arguments patched in, ``DmsClient`` replaced by the fake, and the result read back from stdout.
+``error_result`` are called directly; ``main`` runs end to end through AnsibleModule with
+module arguments patched in, ``DmsClient`` replaced by the fake DMS, and the result read back from stdout.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,12 +16,15 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.hwcloud.dms.plugins.modules import dms_task_info
+from ansible_collections.hwcloud.dms.plugins.module_utils import dms_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, InstanceNotFoundError, MalformedIdError, NotFoundError, RetriesExhausted, TransportError,
+    error_result,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
+from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, WALL_START, FakeClock, FakeDms, listed_task
 
-INSTANCE = "11111111-2222-3333-4444-555555555555"
+MODULE = dms_task_info  # the module run_main runs
 CANARY = "SK-canary-never-print-me-5f0e3c2a9b7d41e8"
 ACCESS_KEY = "AKUNITTEST0000000000"
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -30,78 +32,37 @@ REGION = "ap-southeast-1"
 UTC = timezone.utc
 
 
-def make_task(task_id, hour, status, name):
-    """A task in the normalised shape of tasks.normalize_task, created at ``hour``:00 UTC on 2024-05-01."""
-    created = "2024-05-01T%02d:00:00.000Z" % hour
-    params_raw = json.dumps({"task": task_id})
-    return {
-        "id": task_id, "name": name, "status": status, "user_name": "dms_test", "user_id": "u1",
-        "params": {"task": task_id}, "params_raw": params_raw, "created_at": created, "updated_at": created,
-    }
+def stored_task(task_id, hour, status, name):
+    """A task created at ``hour``:00 UTC on 2024-05-01."""
+    return listed_task(task_id, "2024-05-01T%02d:00:00.000Z" % hour, status, name, params={"task": task_id})
 
 
 # As the API lists them: newest first, one hour apart.
-TASKS = [
-    make_task("t12", 12, "SUCCESS", "bindInstancePublicIp"),
-    make_task("t11", 11, "FAILED", "kafkaConfigModify"),
-    make_task("t10", 10, "EXECUTING", "kafkaConfigModify"),
-    make_task("t09", 9, "CANCELLED", "unbindInstancePublicIp"),
-    make_task("t08", 8, "FAILED", "bindInstancePublicIp"),
-    make_task("t07", 7, "CREATED", "kafkaClientQuotaCreate"),
-    make_task("t06", 6, "DELETED", "kafkaConfigModify"),
-    make_task("t05", 5, "SUCCESS", "kafkaResetConsumerOffset"),
+STORED = [
+    stored_task("t12", 12, "SUCCESS", "bindInstancePublicIp"),
+    stored_task("t11", 11, "FAILED", "kafkaConfigModify"),
+    stored_task("t10", 10, "EXECUTING", "kafkaConfigModify"),
+    stored_task("t09", 9, "CANCELLED", "unbindInstancePublicIp"),
+    stored_task("t08", 8, "FAILED", "bindInstancePublicIp"),
+    stored_task("t07", 7, "CREATED", "kafkaClientQuotaCreate"),
+    stored_task("t06", 6, "DELETED", "kafkaConfigModify"),
+    stored_task("t05", 5, "SUCCESS", "kafkaResetConsumerOffset"),
 ]
+TASKS = [task.as_dict(FakeClock()) for task in STORED]  # as the client returns them
 ALL_IDS = [task["id"] for task in TASKS]
 
 
-class FakeListing:
-    """A TaskListing of the fake client's tasks; ``client.counted`` more than it holds makes it end incomplete."""
-
-    def __init__(self, client):
-        self._client = client
-        self.held = 0
-        self.counted = None
-        self.complete = None
-
-    def __iter__(self):
-        if self._client.error is not None:
-            raise self._client.error
-        for task in self._client.tasks:
-            self._client.consumed += 1
-            self.held += 1
-            yield dict(task)
-        self.counted = self._client.counted if self._client.counted is not None else len(self._client.tasks)
-        self.complete = self.held >= self.counted
+def fake_dms(error=None):
+    """A FakeDms of the tasks above; ``error``: what each of its listings and task reads raises."""
+    dms = FakeDms(tasks=STORED)
+    if error is not None:
+        dms.faults.update({"list": error, "get": error})
+    return dms
 
 
-class FakeClient:
-    """The DmsClient boundary: a lazy task listing and single task reads, every call recorded."""
-
-    def __init__(self, tasks=None, error=None):
-        self.tasks = list(TASKS if tasks is None else tasks)
-        self.error = error  # raised by the first page fetch or task read, as the real client does
-        self.calls = []  # ("list_tasks", instance_id, begin_time, end_time) and ("get_task", instance_id, task_id)
-        self.consumed = 0  # tasks handed out by list_tasks generators
-        self.counted = None  # the task_count the listing reports, when not the number of tasks
-
-    def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):  # pylint: disable=unused-argument
-        self.calls.append(("list_tasks", instance_id, begin_time, end_time))
-        return FakeListing(self)
-
-    def get_task(self, instance_id, task_id):
-        self.calls.append(("get_task", instance_id, task_id))
-        if self.error is not None:
-            raise self.error
-        for task in self.tasks:
-            if task["id"] == task_id:
-                return dict(task)
-        return None
-
-    def get_calls(self):
-        return [call[2] for call in self.calls if call[0] == "get_task"]
-
-    def list_calls(self):
-        return [call[1:] for call in self.calls if call[0] == "list_tasks"]
+def listed(dms):
+    """The time window of each listing asked for: (begin_time, end_time)."""
+    return [(listing.begin_time, listing.end_time) for listing in dms.listings]
 
 
 def params(**overrides):
@@ -126,40 +87,40 @@ def ids(tasks):
 
 
 def test_task_ids_read_once_each_never_listed():
-    client = FakeClient()
-    tasks = read(client, params(task_id=["t08", "t11", "t08", "t11"]))
+    dms = fake_dms()
+    tasks = read(dms, params(task_id=["t08", "t11", "t08", "t11"]))
     assert ids(tasks) == ["t11", "t08"]
-    assert client.calls == [("get_task", INSTANCE, "t08"), ("get_task", INSTANCE, "t11")]
-    assert client.list_calls() == []
+    assert dms.kinds() == ["get", "get"] and dms.asked("get") == ["t08", "t11"]
+    assert dms.listings == []
     assert tasks[0] == TASKS[1]
 
 
 def test_task_ids_are_stripped_before_collapsing_duplicates():
-    client = FakeClient()
-    tasks = read(client, params(instance_id="  %s " % INSTANCE, task_id=[" t09", "t09 ", "t09"]))
+    dms = fake_dms()
+    tasks = read(dms, params(instance_id="  %s " % INSTANCE, task_id=[" t09", "t09 ", "t09"]))
     assert ids(tasks) == ["t09"]
-    assert client.calls == [("get_task", INSTANCE, "t09")]
+    assert dms.kinds() == ["get"] and dms.asked("get") == ["t09"]  # of the instance as stripped
 
 
 def test_unknown_task_ids_are_left_out_without_error():
-    client = FakeClient()
-    tasks = read(client, params(task_id=["missing-1", "t05", "missing-2"]))
+    dms = fake_dms()
+    tasks = read(dms, params(task_id=["missing-1", "t05", "missing-2"]))
     assert ids(tasks) == ["t05"]
-    assert client.get_calls() == ["missing-1", "t05", "missing-2"]
-    assert not client.list_calls()
+    assert dms.asked("get") == ["missing-1", "t05", "missing-2"]
+    assert not dms.listings
 
 
 def test_only_unknown_task_ids_give_no_tasks():
-    client = FakeClient()
-    assert read(client, params(task_id=["missing"])) == []
-    assert client.get_calls() == ["missing"]
+    dms = fake_dms()
+    assert read(dms, params(task_id=["missing"])) == []
+    assert dms.asked("get") == ["missing"]
 
 
 def test_task_ids_sorted_newest_first_whatever_the_order_asked():
-    client = FakeClient()
-    tasks = read(client, params(task_id=["t05", "t12", "t08", "t10"]))
+    dms = fake_dms()
+    tasks = read(dms, params(task_id=["t05", "t12", "t08", "t10"]))
     assert ids(tasks) == ["t12", "t10", "t08", "t05"]
-    assert client.get_calls() == ["t05", "t12", "t08", "t10"]
+    assert dms.asked("get") == ["t05", "t12", "t08", "t10"]
 
 
 @pytest.mark.parametrize("overrides, expected", [
@@ -174,11 +135,11 @@ def test_task_ids_sorted_newest_first_whatever_the_order_asked():
     ({"status": ["EXECUTING"], "limit": 1}, []),
 ], ids=["status", "statuses", "name", "status-and-name", "window", "begin-with-offset", "end-compact", "limit", "nothing-matches"])
 def test_filters_apply_to_task_ids(overrides, expected):
-    client = FakeClient()
-    tasks = read(client, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
+    dms = fake_dms()
+    tasks = read(dms, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
     assert ids(tasks) == expected
-    assert sorted(client.get_calls()) == ["t05", "t08", "t11", "t12"]
-    assert not client.list_calls()
+    assert sorted(dms.asked("get")) == ["t05", "t08", "t11", "t12"]
+    assert not dms.listings
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -186,17 +147,17 @@ def test_filters_apply_to_task_ids(overrides, expected):
 
 
 def test_listing_returns_every_task_in_api_order():
-    client = FakeClient()
-    tasks = read(client, params())
+    dms = fake_dms()
+    tasks = read(dms, params())
     assert tasks == TASKS
-    assert client.calls == [("list_tasks", INSTANCE, None, None)]
-    assert client.consumed == len(TASKS)
+    assert listed(dms) == [(None, None)] and dms.kinds() == ["list"]
+    assert dms.handed_out == len(TASKS)
 
 
 def test_listing_uses_the_stripped_instance_id():
-    client = FakeClient()
-    read(client, params(instance_id="\t%s  " % INSTANCE))
-    assert client.list_calls() == [(INSTANCE, None, None)]
+    dms = fake_dms()
+    assert read(dms, params(instance_id="\t%s  " % INSTANCE)) == TASKS  # the fake knows no instance of another ID
+    assert listed(dms) == [(None, None)]
 
 
 @pytest.mark.parametrize("overrides, expected", [
@@ -210,10 +171,10 @@ def test_listing_uses_the_stripped_instance_id():
     ({"status": ["SUCCESS"], "name": ["kafkaConfigModify"]}, []),
 ], ids=["status", "active", "gone", "name", "names", "unknown-name", "status-and-name", "disjoint"])
 def test_listing_filters(overrides, expected):
-    client = FakeClient()
-    assert ids(read(client, params(**overrides))) == expected
-    assert len(client.list_calls()) == 1
-    assert not client.get_calls()
+    dms = fake_dms()
+    assert ids(read(dms, params(**overrides))) == expected
+    assert len(dms.listings) == 1
+    assert not dms.asked("get")
 
 
 def assert_aware_utc(moment, expected):
@@ -232,10 +193,9 @@ def assert_aware_utc(moment, expected):
     ("2024-05-01T11:30:00+0530", "2024-05-01T09:00:00+00:00"),
 ], ids=["offsets", "zulu", "naive-is-utc", "compact", "negative-offset", "offset-without-colon"])
 def test_listing_passes_the_window_to_the_api_as_aware_utc(begin_time, end_time):
-    client = FakeClient()
-    tasks = read(client, params(begin_time=begin_time, end_time=end_time))
-    [(instance_id, begin, end)] = client.list_calls()
-    assert instance_id == INSTANCE
+    dms = fake_dms()
+    tasks = read(dms, params(begin_time=begin_time, end_time=end_time))
+    [(begin, end)] = listed(dms)
     assert_aware_utc(begin, datetime(2024, 5, 1, 6, 0, 0, tzinfo=UTC))
     assert_aware_utc(end, datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC))
     # The fake API ignores the window: the module still keeps only the tasks inside it, bounds included.
@@ -243,38 +203,38 @@ def test_listing_passes_the_window_to_the_api_as_aware_utc(begin_time, end_time)
 
 
 def test_listing_passes_only_the_bound_given():
-    client = FakeClient()
-    tasks = read(client, params(begin_time="2024-05-01T10:00:00Z"))
-    [(_instance_id, begin, end)] = client.list_calls()
+    dms = fake_dms()
+    tasks = read(dms, params(begin_time="2024-05-01T10:00:00Z"))
+    [(begin, end)] = listed(dms)
     assert_aware_utc(begin, datetime(2024, 5, 1, 10, tzinfo=UTC))
     assert end is None
     assert ids(tasks) == ["t12", "t11", "t10"]
 
-    client = FakeClient()
-    tasks = read(client, params(end_time="2024-05-01T06:00:00Z"))
-    [(_instance_id, begin, end)] = client.list_calls()
+    dms = fake_dms()
+    tasks = read(dms, params(end_time="2024-05-01T06:00:00Z"))
+    [(begin, end)] = listed(dms)
     assert begin is None
     assert_aware_utc(end, datetime(2024, 5, 1, 6, tzinfo=UTC))
     assert ids(tasks) == ["t06", "t05"]
 
 
 def test_blank_times_mean_no_bound():
-    client = FakeClient()
-    tasks = read(client, params(begin_time="", end_time="   "))
-    assert client.list_calls() == [(INSTANCE, None, None)]
+    dms = fake_dms()
+    tasks = read(dms, params(begin_time="", end_time="   "))
+    assert listed(dms) == [(None, None)]
     assert tasks == TASKS
 
 
 def test_window_compared_in_utc_not_as_written():
     """An end_time that reads earlier than begin_time is fine when its zone makes it later."""
-    client = FakeClient()
-    tasks = read(client, params(begin_time="2024-05-01T10:00:00+02:00", end_time="2024-05-01T09:00:00Z"))
+    dms = fake_dms()
+    tasks = read(dms, params(begin_time="2024-05-01T10:00:00+02:00", end_time="2024-05-01T09:00:00Z"))
     assert ids(tasks) == ["t09", "t08"]
 
 
 def test_equal_begin_and_end_select_that_second():
-    client = FakeClient()
-    tasks = read(client, params(begin_time="2024-05-01T07:00:00Z", end_time="20240501070000"))
+    dms = fake_dms()
+    tasks = read(dms, params(begin_time="2024-05-01T07:00:00Z", end_time="20240501070000"))
     assert ids(tasks) == ["t07"]
 
 
@@ -289,30 +249,22 @@ def test_equal_begin_and_end_select_that_second():
     ({"limit": 5, "status": ["FAILED"]}, ["t11", "t08"], 8),
 ], ids=["one", "three", "status", "name", "window", "exactly-all", "more-than-all", "fewer-match"])
 def test_limit_consumes_no_more_than_needed(overrides, expected, consumed):
-    client = FakeClient()
-    assert ids(read(client, params(**overrides))) == expected
-    assert client.consumed == consumed
-    assert len(client.list_calls()) == 1
+    dms = fake_dms()
+    assert ids(read(dms, params(**overrides))) == expected
+    assert dms.handed_out == consumed
+    assert len(dms.listings) == 1
 
 
 def test_limit_stops_a_listing_longer_than_needed():
     """limit must stop consuming: the listing would go on (fetching pages) far past the tasks wanted."""
-    class LongListing(FakeListing):
-        def __iter__(self):
-            for number in range(1, 1001):
-                self._client.consumed += 1
-                yield make_task("n%d" % number, 12, "SUCCESS" if number % 3 else "FAILED", "kafkaConfigModify")
-            raise AssertionError("the whole listing was consumed")
-
-    class LongListingClient(FakeClient):
-        def list_tasks(self, instance_id, begin_time=None, end_time=None, read_all=False):
-            assert not read_all  # a limit may stop early
-            return LongListing(self)
-
-    client = LongListingClient()
-    tasks, listing = read_tasks(client, info_selection(params(limit=4, status=["FAILED"])))
+    history = [listed_task("n%d" % number, WALL_START - timedelta(seconds=number), "SUCCESS" if number % 3 else "FAILED")
+               for number in range(1, 1001)]
+    dms = FakeDms(tasks=history)
+    tasks, listing = read_tasks(dms, info_selection(params(limit=4, status=["FAILED"])))
     assert ids(tasks) == ["n3", "n6", "n9", "n12"]
-    assert client.consumed == 12
+    assert dms.handed_out == 12
+    assert dms.kinds() == ["list"], "one page of the ten"
+    assert dms.listings[0].read_all is False  # a limit may stop early: no pages fetched ahead
     assert listing.complete is None  # stopped by the limit: neither complete nor truncated
 
 
@@ -341,17 +293,17 @@ def test_limit_stops_a_listing_longer_than_needed():
         "end-hour-25", "end-bad-offset", "end-before-begin", "end-before-begin-by-offset", "limit-0", "limit-negative",
         "empty-task-id", "blank-task-id-after-good", "task-id-bad-time", "task-id-limit-0"])
 def test_bad_input_fails_before_any_call(overrides, option):
-    client = FakeClient()
+    dms = fake_dms()
     with pytest.raises(ConfigurationError) as caught:
-        read(client, params(**overrides))
+        read(dms, params(**overrides))
     assert option in str(caught.value)
-    assert client.calls == []
-    assert client.consumed == 0
+    assert dms.calls == 0 and dms.listings == []
+    assert dms.handed_out == 0
 
 
 def test_end_before_begin_names_both_times():
     with pytest.raises(ConfigurationError) as caught:
-        read(FakeClient(), params(begin_time="2024-05-01T10:00:00Z", end_time="2024-05-01T09:00:00Z"))
+        read(fake_dms(), params(begin_time="2024-05-01T10:00:00Z", end_time="2024-05-01T09:00:00Z"))
     message = str(caught.value)
     assert "end_time" in message and "begin_time" in message
     assert "2024-05-01T09:00:00Z" in message and "2024-05-01T10:00:00Z" in message
@@ -359,7 +311,7 @@ def test_end_before_begin_names_both_times():
 
 def test_malformed_time_message_shows_the_value_and_formats():
     with pytest.raises(ConfigurationError) as caught:
-        read(FakeClient(), params(begin_time="last tuesday"))
+        read(fake_dms(), params(begin_time="last tuesday"))
     message = str(caught.value)
     assert message.startswith("begin_time")
     assert "last tuesday" in message and "YYYYMMDDHHmmss" in message
@@ -375,17 +327,17 @@ API_DETAILS = {"http_status": 404, "error_code": "DMS.00404022", "error_msg": "T
 @pytest.mark.parametrize("error_class", [ApiError, NotFoundError, AuthenticationError])
 def test_failure_result_of_an_api_error(error_class):
     error = error_class(404, "DMS.00404022", "The instance does not exist.", "req-404", method="GET", path="/v2/p/instances/i/tasks")
-    assert dms_task_info.failure_result(error) == {"error": API_DETAILS}
+    assert error_result(error) == {"error": API_DETAILS}
 
 
 def test_failure_result_of_an_api_error_without_details():
-    assert dms_task_info.failure_result(ApiError(500)) == {
+    assert error_result(ApiError(500)) == {
         "error": {"http_status": 500, "error_code": None, "error_msg": None, "request_id": None}}
 
 
 def test_failure_result_of_exhausted_retries_is_the_last_api_answer():
     last = ApiError(503, "DMS.00503000", "Service unavailable.", "req-503", method="GET", path="/v2/p/instances/i/tasks")
-    assert dms_task_info.failure_result(RetriesExhausted(last, 6)) == {
+    assert error_result(RetriesExhausted(last, 6)) == {
         "error": {"http_status": 503, "error_code": "DMS.00503000", "error_msg": "Service unavailable.", "request_id": "req-503"}}
 
 
@@ -396,30 +348,11 @@ def test_failure_result_of_exhausted_retries_is_the_last_api_answer():
     ConfigurationError("region is required unless endpoint is set"),
 ], ids=["transport", "transport-bare", "retries-of-transport", "configuration"])
 def test_failure_result_without_an_api_answer_is_empty(error):
-    assert dms_task_info.failure_result(error) == {}
+    assert error_result(error) == {}
 
 
 # ----------------------------------------------------------------------------------------------------
 # main() end to end through AnsibleModule
-
-
-@pytest.fixture(name="run_main")
-def run_main_fixture(monkeypatch, run_module):
-    monkeypatch.setattr(dms_task_info, "REQUESTS_IMPORT_ERROR", None)
-
-    def run(args, client=None):
-        settings = []
-
-        def fake_dms_client(connection_settings):
-            settings.append(connection_settings)
-            return client if client is not None else FakeClient()
-
-        monkeypatch.setattr(dms_task_info, "DmsClient", fake_dms_client)
-        run = run_module(dms_task_info.main, args)
-        run.settings = settings
-        return run
-
-    return run
 
 
 def connection(**overrides):
@@ -436,15 +369,15 @@ def module_args_for(**overrides):
 
 
 def test_main_returns_the_tasks_unchanged(run_main):
-    client = FakeClient()
-    run = run_main(module_args_for(status=["FAILED", "EXECUTING"], limit=2), client)
+    dms = fake_dms()
+    run = run_main(module_args_for(status=["FAILED", "EXECUTING"], limit=2), dms)
     assert run.code == 0
     assert run.result["changed"] is False
     assert "failed" not in run.result
     assert run.result["tasks"] == TASKS[1:3]
     assert run.result["task_count"] == 2
-    assert client.list_calls() == [(INSTANCE, None, None)]
-    assert client.consumed == 3
+    assert listed(dms) == [(None, None)]
+    assert dms.handed_out == 3
     [settings] = run.settings
     assert settings.secret_key == CANARY
     assert settings.access_key == ACCESS_KEY
@@ -454,7 +387,7 @@ def test_main_returns_the_tasks_unchanged(run_main):
 
 
 def test_main_in_check_mode_reads_the_same(run_main):
-    run = run_main(module_args_for(_ansible_check_mode=True))
+    run = run_main(module_args_for(_ansible_check_mode=True), fake_dms())
     assert run.code == 0
     assert run.result["changed"] is False
     assert run.result["tasks"] == TASKS
@@ -462,19 +395,19 @@ def test_main_in_check_mode_reads_the_same(run_main):
 
 
 def test_main_with_task_ids_and_a_window(run_main):
-    client = FakeClient()
+    dms = fake_dms()
     args = module_args_for(task_id=["t05", "missing", "t11", "t05"],
                            begin_time="2024-05-01T04:00:00+00:00", end_time="20240501113000")
-    run = run_main(args, client)
+    run = run_main(args, dms)
     assert run.code == 0
     assert ids(run.result["tasks"]) == ["t11", "t05"]
     assert run.result["task_count"] == 2
-    assert client.get_calls() == ["t05", "missing", "t11"]
-    assert not client.list_calls()
+    assert dms.asked("get") == ["t05", "missing", "t11"]
+    assert not dms.listings
 
 
 def test_main_with_nothing_found(run_main):
-    run = run_main(module_args_for(name=["noSuchTask"]))
+    run = run_main(module_args_for(name=["noSuchTask"]), fake_dms())
     assert run.code == 0
     assert run.result["tasks"] == []
     assert run.result["task_count"] == 0
@@ -483,7 +416,7 @@ def test_main_with_nothing_found(run_main):
 def test_main_secret_from_the_environment(run_main, monkeypatch):
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", CANARY)
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", ACCESS_KEY)
-    run = run_main({"instance_id": INSTANCE, "region": REGION, "project_id": PROJECT, "limit": 1})
+    run = run_main({"instance_id": INSTANCE, "region": REGION, "project_id": PROJECT, "limit": 1}, fake_dms())
     assert run.code == 0
     assert ids(run.result["tasks"]) == ["t12"]
     assert run.settings[0].secret_key == CANARY
@@ -510,13 +443,13 @@ def assert_failed_cleanly(run):
     ({"endpoint": "ftp://dms.example.com"}, ["endpoint"]),
 ], ids=["no-secret-key", "blank-access-key", "no-credentials", "token-and-keys", "no-project", "no-region", "bad-endpoint"])
 def test_main_bad_connection_options_fail_naming_them(run_main, overrides, named):
-    client = FakeClient()
-    run = run_main(module_args_for(**overrides), client)
+    dms = fake_dms()
+    run = run_main(module_args_for(**overrides), dms)
     assert_failed_cleanly(run)
     for name in named:
         assert name in run.result["msg"]
     assert "error" not in run.result
-    assert not run.settings and not client.calls
+    assert not run.settings and not dms.calls
     assert "token-canary-0000" not in run.out
 
 
@@ -528,28 +461,28 @@ def test_main_bad_connection_options_fail_naming_them(run_main, overrides, named
     ({"task_id": ["t05", ""]}, "task_id"),
 ], ids=["blank-instance", "limit-0", "bad-begin", "end-before-begin", "blank-task-id"])
 def test_main_bad_input_fails_before_any_request(run_main, overrides, option):
-    client = FakeClient()
-    run = run_main(module_args_for(**overrides), client)
+    dms = fake_dms()
+    run = run_main(module_args_for(**overrides), dms)
     assert_failed_cleanly(run)
     assert option in run.result["msg"]
     assert "error" not in run.result
-    assert client.calls == []
+    assert dms.calls == 0
 
 
 def test_main_unknown_status_is_refused_by_the_argument_spec(run_main):
-    client = FakeClient()
-    run = run_main(module_args_for(status=["RUNNING"]), client)
+    dms = fake_dms()
+    run = run_main(module_args_for(status=["RUNNING"]), dms)
     assert_failed_cleanly(run)
     assert "status" in run.result["msg"] and "RUNNING" in run.result["msg"]
-    assert not run.settings and not client.calls
+    assert not run.settings and not dms.calls
 
 
 @pytest.mark.parametrize("task_id", [None, ["t05"]], ids=["listing", "task-id"])
 def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_id):
     error = InstanceNotFoundError(404, "DMS.00404022", "The instance does not exist.", "req-404",
                                   method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
-    client = FakeClient(error=error)
-    run = run_main(module_args_for(task_id=task_id), client)
+    dms = fake_dms(error=error)
+    run = run_main(module_args_for(task_id=task_id), dms)
     assert_failed_cleanly(run)
     message = run.result["msg"]
     for part in (INSTANCE, "HTTP 404", "DMS.00404022", "The instance does not exist.", "req-404"):
@@ -561,7 +494,7 @@ def test_main_api_failure_names_the_instance_and_the_api_answer(run_main, task_i
 def test_main_authentication_failure_never_shows_the_secret(run_main):
     error = AuthenticationError(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail", "req-401",
                                 method="GET", path="/v2/%s/instances/%s/tasks" % (PROJECT, INSTANCE))
-    run = run_main(module_args_for(), FakeClient(error=error))
+    run = run_main(module_args_for(), fake_dms(error=error))
     assert_failed_cleanly(run)
     assert run.result["error"]["http_status"] == 401
     assert run.result["error"]["error_code"] == "APIGW.0301"
@@ -569,7 +502,7 @@ def test_main_authentication_failure_never_shows_the_secret(run_main):
 
 def test_main_exhausted_retries_without_an_answer_carry_no_error(run_main):
     error = RetriesExhausted(TransportError("read timed out", method="GET", path="/v2/p/instances/i/tasks"), 6)
-    run = run_main(module_args_for(), FakeClient(error=error))
+    run = run_main(module_args_for(), fake_dms(error=error))
     assert_failed_cleanly(run)
     assert INSTANCE in run.result["msg"] and "read timed out" in run.result["msg"]
     assert "error" not in run.result
@@ -577,13 +510,13 @@ def test_main_exhausted_retries_without_an_answer_carry_no_error(run_main):
 
 def test_main_exhausted_retries_after_an_api_answer_carry_it(run_main):
     last = ApiError(503, "DMS.00503000", "Service unavailable.", "req-503")
-    run = run_main(module_args_for(), FakeClient(error=RetriesExhausted(last, 6)))
+    run = run_main(module_args_for(), fake_dms(error=RetriesExhausted(last, 6)))
     assert_failed_cleanly(run)
     assert run.result["error"] == {"http_status": 503, "error_code": "DMS.00503000", "error_msg": "Service unavailable.", "request_id": "req-503"}
 
 
 def test_main_without_requests_fails_before_building_a_client(run_main, monkeypatch):
-    monkeypatch.setattr(dms_task_info, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
+    monkeypatch.setattr(dms_module, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
     run = run_main(module_args_for())
     assert run.code == 1
     assert run.result["failed"] is True
@@ -601,9 +534,9 @@ def warnings_given(monkeypatch):
 
 
 def test_main_says_when_a_listing_ended_short_of_the_count(run_main, warnings_given):
-    client = FakeClient()
-    client.counted = len(TASKS) + 150
-    run = run_main(module_args_for(), client)
+    dms = fake_dms()
+    dms.task_count = len(TASKS) + 150
+    run = run_main(module_args_for(), dms)
     assert run.code == 0
     assert run.result["complete"] is False and run.result["task_count"] == len(TASKS)
     [warning] = warnings_given
@@ -612,13 +545,13 @@ def test_main_says_when_a_listing_ended_short_of_the_count(run_main, warnings_gi
 
 @pytest.mark.parametrize("overrides", [{}, {"task_id": ["t05"]}, {"limit": 1}], ids=["listing", "task-id", "limit"])
 def test_main_complete_listing_says_so_without_warning(run_main, warnings_given, overrides):
-    run = run_main(module_args_for(**overrides), FakeClient())
+    run = run_main(module_args_for(**overrides), fake_dms())
     assert run.code == 0 and run.result["complete"] is True and warnings_given == []
 
 
 def test_main_malformed_task_id_fails_naming_the_option_and_value(run_main):
     error = MalformedIdError(400, "DMS.00400070", "Invalid task ID format.", "req-400", "GET", "/v2/p/instances/i/tasks/x%20y").about("x y")
-    run = run_main(module_args_for(task_id=["x y"]), FakeClient(error=error))
+    run = run_main(module_args_for(task_id=["x y"]), fake_dms(error=error))
     assert_failed_cleanly(run)
     assert "task_id 'x y' is malformed according to the API" in run.result["msg"]
     assert run.result["error"]["error_code"] == "DMS.00400070"
@@ -634,9 +567,9 @@ def test_main_malformed_task_id_fails_naming_the_option_and_value(run_main):
     ({"request_timeout": 10 ** 400}, "request_timeout"),
 ], ids=["dotdot-instance", "dot-task", "huge-limit", "limit-over-range", "offset-beyond-14h", "infinite-limit", "timeout-beyond-floats"])
 def test_main_values_the_http_stack_or_the_api_cannot_carry_fail_before_any_request(run_main, overrides, option):
-    client = FakeClient()
-    run = run_main(module_args_for(**overrides), client)
+    dms = fake_dms()
+    run = run_main(module_args_for(**overrides), dms)
     assert_failed_cleanly(run)
     # Before ansible-core 2.16 the conversion itself refuses a float for an int, in its own words.
     assert run.result["msg"].startswith((option, "argument '%s' is of type" % option)), run.result["msg"]
-    assert client.calls == []
+    assert dms.calls == 0

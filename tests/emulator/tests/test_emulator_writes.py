@@ -221,8 +221,9 @@ def test_a_write_while_a_task_runs_is_refused_with_the_documented_answer(emulato
 def test_a_write_is_accepted_again_once_the_task_has_ended(emulator):
     emulator.load(scenario(write_tasks={"resize": {"timeline": [[0, "EXECUTING"], [0.3, "SUCCESS"]]}}))
     client = sdk_client(emulator.url)
-    resize(client)
-    time.sleep(0.4)
+    job_id = resize(client).job_id
+    called = emulator.requests("resize")[-1]["clock"]  # the task was created at this clock or earlier
+    assert shown_from(emulator, client, job_id, called + 0.3).status == "SUCCESS"
     assert modify_configs(client).job_id
 
 

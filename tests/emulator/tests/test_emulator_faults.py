@@ -17,12 +17,12 @@ from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 KAFKA, OTHER = "11111111-2222-3333-4444-555555555555", "44444444-5555-6666-7777-888888888888"
-SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "..", "emulator", "scenarios")
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scenarios")
 DEMO = os.path.join(SCENARIOS, "demo.yaml")
 
 
-def scenario(tasks=None, faults=None, generate=None):
-    return {
+def scenario(tasks=None, faults=None, generate=None, **options):
+    return dict({
         "project_id": PROJECT,
         "users": [{"name": "alice", "password": "wonderland"}],
         "instances": [
@@ -30,7 +30,7 @@ def scenario(tasks=None, faults=None, generate=None):
             {"id": OTHER, "engine": "rocketmq", "tasks": [{"id": "o-1", "name": "rocketmqConfigModify"}]},
         ],
         "faults": faults or [],
-    }
+    }, **options)
 
 
 def password_token(emulator, user=("alice", "wonderland")):
@@ -69,39 +69,59 @@ def poll_until(condition, seconds=5.0, pause=0.05):
     raise AssertionError("condition not met within %s s" % seconds)
 
 
-def progress_reached(api, percent):
-    body = api.get("/t-1/progress").json()
-    return body if body["progress_percentage"] >= percent else None
+def read_from(server, read, kind, moment):
+    """read() as computed at ``moment`` or later on the instance's clock: read until the request log shows a ``kind``
+    request answered that late, then once more (sent after that answer, so computed later still)."""
+    deadline = time.monotonic() + 60  # a bound for a stalled emulator, not a measurement
+    read()
+    while server.requests(kind)[-1]["clock"] < moment:
+        assert time.monotonic() < deadline, "the instance's clock did not reach %s s" % moment
+        time.sleep(0.1)
+        read()
+    return read()
+
+
+def answered_before(server, moment):
+    """The last request was answered, so computed, before ``moment`` on the instance's clock."""
+    clock = server.requests()[-1]["clock"]
+    assert clock < moment, "answered at %s s, after the timeline moved on at %s s" % (clock, moment)
 
 
 # -- timelines -----------------------------------------------------------------------------------------
+# Each instance's clock starts at its first request, each state lasts seconds, and each read is judged by the clock the
+# request log gives it: a slow machine reads later, yet still within the state it is meant for.
 
 def test_timeline_moves_status_updated_at_and_progress(server):
-    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "CREATED"], [0.3, "EXECUTING"], [0.9, "SUCCESS"]],
-                                 "progress": True}]))
-    seen = []
-    for _attempt in range(200):
-        task = api.get("/t-1").json()["tasks"][0]
-        progress = api.get("/t-1/progress").json()
-        if not seen or seen[-1][0] != task["status"]:
-            seen.append((task["status"], task["updated_at"], progress["progress_percentage"]))
-        if task["status"] == "SUCCESS":
-            break
-        time.sleep(0.03)
-    assert [status for status, _updated, _percent in seen] == ["CREATED", "EXECUTING", "SUCCESS"]
-    created, executing, success = seen
-    assert created[1] == task["created_at"] < executing[1] < success[1]
-    assert (created[2], success[2]) == (0, 100)
-    assert progress["remain_time"] == 0
-    assert [step["statue"] for step in progress["step_list"]] == ["COMPLETED"] * 3
+    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "CREATED"], [2, "EXECUTING"], [4, "SUCCESS"]],
+                                 "progress": True}], clock="first_request"))
+
+    def read():
+        return api.get("/t-1").json()["tasks"][0], api.get("/t-1/progress").json()
+
+    created = read()
+    answered_before(server, 2)
+    executing = read_from(server, read, "progress", 2)
+    answered_before(server, 4)
+    success = read_from(server, read, "progress", 4)
+    assert [task["status"] for task, _progress in (created, executing, success)] == ["CREATED", "EXECUTING", "SUCCESS"]
+    assert created[0]["updated_at"] == created[0]["created_at"] < executing[0]["updated_at"] < success[0]["updated_at"]
+    assert (created[1]["progress_percentage"], success[1]["progress_percentage"]) == (0, 100)
+    assert success[1]["remain_time"] == 0
+    assert [step["statue"] for step in success[1]["step_list"]] == ["COMPLETED"] * 3
 
 
 def test_progress_moves_with_the_execution_window(server):
-    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "EXECUTING"], [1.0, "SUCCESS"]],
-                                 "progress": True, "steps": ["a", "b"]}]))
-    early = api.get("/t-1/progress").json()
-    later = poll_until(lambda: progress_reached(api, 50))
-    assert early["progress_percentage"] < later["progress_percentage"] <= 99
+    api = Api(server, scenario([{"id": "t-1", "name": "kafkaConfigModify", "timeline": [[0, "EXECUTING"], [4, "SUCCESS"]],
+                                 "progress": True, "steps": ["a", "b"]}], clock="first_request"))
+
+    def progress():
+        return api.get("/t-1/progress").json()
+
+    early = progress()
+    answered_before(server, 2)
+    later = read_from(server, progress, "progress", 2)
+    answered_before(server, 4)
+    assert early["progress_percentage"] < 50 <= later["progress_percentage"] <= 99
     assert [step["statue"] for step in early["step_list"]] == ["IN_PROGRESS", "WAITING"]
     assert [step["statue"] for step in later["step_list"]] == ["COMPLETED", "IN_PROGRESS"]
     assert later["step_list"][0]["end_time"] > later["step_list"][0]["start_time"] > 0
@@ -117,14 +137,15 @@ def test_failed_task_reports_its_last_step_failed(server):
 
 def test_task_appears_late_and_vanishes(server):
     api = Api(server, scenario([
-        {"id": "late", "name": "kafkaConfigModify", "appear_after": 0.4, "status": "EXECUTING"},
-        {"id": "gone", "name": "kafkaConfigModify", "created_offset": -10, "vanish_after": 0.4},
-    ]))
+        {"id": "late", "name": "kafkaConfigModify", "appear_after": 2, "status": "EXECUTING"},
+        {"id": "gone", "name": "kafkaConfigModify", "created_offset": -10, "vanish_after": 2},
+    ], clock="first_request"))
     assert [task["id"] for task in api.get().json()["tasks"]] == ["gone"]
     assert api.get("/late").status_code == 404
-    poll_until(lambda: api.get("/late").status_code == 200)
-    body = api.get().json()
+    answered_before(server, 2)
+    body = read_from(server, lambda: api.get().json(), "list", 2)
     assert (body["task_count"], [task["id"] for task in body["tasks"]]) == ("1", ["late"])
+    assert api.get("/late").status_code == 200
     assert api.get("/gone").status_code == 404
 
 
@@ -167,10 +188,10 @@ def test_dropped_connection(server):
 
 
 def test_delay_before_answering(server):
-    api = Api(server, scenario(faults=[{"kind": "list", "delay": 0.4, "nth": [1, 2]}]))
-    started = time.monotonic()
+    # The instance's clock starts as the first request arrives, before its delay: the log's clock is how long it was held.
+    api = Api(server, scenario(faults=[{"kind": "list", "delay": 0.4, "nth": [1, 2]}], clock="first_request"))
     assert api.get().status_code == 200
-    assert time.monotonic() - started >= 0.4
+    assert server.requests()[0]["clock"] >= 0.4
     with pytest.raises(requests.exceptions.ReadTimeout):
         api.get(timeout=0.1)
     assert server.requests()[0]["fault"] == "delay"
@@ -229,7 +250,8 @@ def test_first_matching_rule_wins_and_a_fault_applies_regardless_of_auth(server)
 
 
 def test_a_request_answered_after_a_load_is_not_in_the_next_scenarios_log(server):
-    Api(server, scenario(faults=[{"kind": "list", "delay": 1.0}]))
+    # Long enough that the load below comes first, with seconds to spare on a loaded machine.
+    Api(server, scenario(faults=[{"kind": "list", "delay": 3.0}]))
     with pytest.raises(requests.exceptions.ReadTimeout):
         Api(server).get(timeout=0.1, marker="late")
     api = Api(server, scenario())  # the delayed request is still being answered

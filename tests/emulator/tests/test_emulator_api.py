@@ -286,9 +286,8 @@ def test_bad_password_and_bad_or_expired_tokens_are_rejected(emulator):
     assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "The username or password is wrong."
     rejected(requests.get(emulator.url + tasks_path(), headers={"X-Auth-Token": "MIIEforged"}, timeout=10), "decrypt token fail")
-    emulator.load(scenario(token_ttl=0.3))
+    emulator.load(scenario(token_ttl=0))  # expired as soon as it is issued: nothing to wait for
     token = password_token(emulator).headers["X-Subject-Token"]
-    time.sleep(0.4)
     rejected(requests.get(emulator.url + tasks_path(), headers={"X-Auth-Token": token}, timeout=10), "token expires")
 
 
