@@ -19,7 +19,9 @@ import urllib.error
 import urllib.request
 
 EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dms_emulator.py")
-START_TIMEOUT = 15.0
+# A bound for a heavily loaded machine (starting Python and writing the TLS certificates can take seconds there), not a
+# measure: the emulator usually starts in well under a second.
+START_TIMEOUT = 60.0
 
 
 class Emulator:
