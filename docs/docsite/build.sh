@@ -4,17 +4,19 @@
 #   bash docs/docsite/build.sh [DEST]      (default DEST: .cache/docsite/ in the repository, git-ignored)
 #
 # Needs python3 and the package index: the tools live in their own venv, .venv/docsite, reused while the pins of
-# tests/tooling/requirements-docsite.txt are unchanged. The plugin pages come from the plugins' own docs, the
+# tests/requirements/docsite.txt are unchanged (DOCSITE_VENV names a venv that already holds them instead: the
+# docsite session of noxfile.py passes its own). The plugin pages come from the plugins' own docs, the
 # guides from docs/docsite/extra-docs.yml and docs/docsite/rst/, the links from docs/docsite/links.yml.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-REQS="$ROOT/tests/tooling/requirements-docsite.txt"
-VENV="$ROOT/.venv/docsite"
+REQS="$ROOT/tests/requirements/docsite.txt"
+VENV="${DOCSITE_VENV:-$ROOT/.venv/docsite}"
 DEST="$(realpath -m "${1:-$ROOT/.cache/docsite}")"
 
-stamp="$({ cat "$REQS"; python3 -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-if [[ ! -f $VENV/.stamp || "$(cat "$VENV/.stamp")" != "$stamp" ]]; then
+stamp="$({ cat "$REQS" "$ROOT/tests/requirements/core-2.19.txt"; python3 -c 'import sys; print(sys.version)'; } |
+    sha256sum | cut -d' ' -f1)"
+if [[ -z ${DOCSITE_VENV:-} && ( ! -f $VENV/.stamp || "$(cat "$VENV/.stamp")" != "$stamp" ) ]]; then
     rm -rf "$VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$REQS" 2>&1 | { grep -v "is ignored: it is neither" || true; }
@@ -27,7 +29,7 @@ trap 'rm -rf "$WORK"' EXIT
 # ansible-doc finds the collection in a real ansible_collections/ tree: a copy without the local folders.
 COLLECTION="$WORK/collections/ansible_collections/hwcloud/dms"
 mkdir -p "$COLLECTION"
-tar -C "$ROOT" --exclude=./.git --exclude='./.venv*' --exclude=./.cache --exclude=./.ansible --exclude=./tests/output \
+tar -C "$ROOT" --exclude=./.git --exclude='./.venv*' --exclude=./.nox --exclude=./.cache --exclude=./.ansible --exclude=./tests/output \
     --exclude=__pycache__ -cf - . | tar -C "$COLLECTION" -xf -
 export ANSIBLE_COLLECTIONS_PATH="$WORK/collections"
 

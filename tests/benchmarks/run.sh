@@ -23,6 +23,6 @@ fi
 
 tree="$work/ansible_collections/hwcloud/dms"
 mkdir -p "$tree"
-(cd "$repo" && tar --exclude=./.venv --exclude=./.git --exclude=./tests/output -cf - .) | tar -C "$tree" -xf -
+(cd "$repo" && tar --exclude=./.venv --exclude=./.nox --exclude=./.git --exclude=./tests/output -cf - .) | tar -C "$tree" -xf -
 cd "$tree"
 PYTHONPATH="$work" "$venv/bin/python" tests/benchmarks/bench_performance.py --full "$@"

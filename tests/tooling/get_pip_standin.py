@@ -5,8 +5,9 @@
 
 Why: every virtual environment ansible-test creates (``--venv`` and the sanity import test) is
 bootstrapped with ``get-pip-<version>.py`` fetched from a CI host that an offline machine cannot reach.
-ansible-test first looks in its cache, ``~/.ansible/test/cache/get_pip_<version>.py``; tests/run.sh
-copies this file there under both names it needs (``get_pip_24_2.py``, ``get_pip_25_2.py``).
+ansible-test first looks in its cache, ``~/.ansible/test/cache/get_pip_<version>.py``; noxfile.py
+copies this file there, in the session's own HOME, under both names it needs (``get_pip_24_2.py``,
+``get_pip_25_2.py``).
 
 What it does: ansible-test runs it as ``__main__`` inside a fresh venv created ``--without-pip``,
 with arguments such as ``--disable-pip-version-check pip==24.2 --no-setuptools --no-wheel``.
