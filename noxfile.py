@@ -39,7 +39,7 @@ PY_MINORS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 PYTEST_WARNINGS = "ignore:datetime.datetime.utcnow:DeprecationWarning:huaweicloudsdkcore.signer.signer"
 
 nox.options.default_venv_backend = "uv"
-nox.options.download_python = "never"  # only the Pythons on this machine; the package index is all it may reach
+nox.options.download_python = "never"  # only the Pythons already installed: the package index is all a run may reach
 # Without a Python 3.12+, the 2.20 and 2.21 sessions are skipped with a notice, in CI too.
 nox.options.error_on_missing_interpreters = False
 
