@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -135,19 +136,26 @@ def test_a_change_whose_task_fails_fails_and_says_so(emulator, playbook):
 
 
 def test_two_jobs_changing_one_instance_together_both_succeed_one_after_the_other(emulator, tmp_path):
-    """when_busy: wait is the gate without its race: the job refused as busy waits for idle, then sends again."""
-    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [4, "SUCCESS"]]))
+    """when_busy: wait is the gate without its race: the job refused as busy waits for idle, then sends again.
+
+    Job b starts once job a's change was taken, and the change runs long enough that b finds it running however slowly
+    ansible-playbook starts on a loaded machine: the two jobs overlap in every run.
+    """
+    emulator.load(writes_scenario(timeline=[[0, "CREATED"], [0.5, "EXECUTING"], [30, "SUCCESS"]]))
     runs = {}
 
     def job(label):
         workdir = tmp_path / label
         workdir.mkdir()
         runs[label] = Playbook(workdir, emulator).run([
-            api("Change, job %s" % label, method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait", wait=True, wait_timeout=120)],
+            api("Change, job %s" % label, method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait", wait=True, wait_timeout=240)],
             ignore_errors=False)
     jobs = [threading.Thread(target=job, args=(label,)) for label in ("a", "b")]
-    for thread in jobs:
-        thread.start()
+    jobs[0].start()
+    taken = time.monotonic() + 120  # a bound for a busy machine, not a measure
+    while 200 not in [entry["status"] for entry in logged(emulator, kind="modify_configs")] and time.monotonic() < taken:
+        time.sleep(0.1)
+    jobs[1].start()
     for thread in jobs:
         thread.join()
     results = [runs[label].result for label in ("a", "b")]
