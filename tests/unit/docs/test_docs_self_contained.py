@@ -16,6 +16,8 @@ NAMED_FILE = re.compile(r"`([\w./-]+\.(?:md|py|ya?ml|txt|sh|json|cfg))`")
 PLACEHOLDER = re.compile(r"[A-Z]{2,}|\{|your-|<")
 # Files the docs tell the reader to write in their own project.
 READERS_FILES = {"requirements.yml", "collections/requirements.yml"}
+# The test runner's own file: at the repository root, and left out of the copies of the collection that its sessions test.
+RUNNER_FILES = {"noxfile.py"}
 
 
 def markdown_files():
@@ -53,7 +55,7 @@ def test_every_file_a_document_links_to_or_names_is_in_the_repository(document):
         text = handle.read()
     references = [target for target in LINK.findall(text) if not re.match(r"^[a-z]+:", target)]
     references += [name for name in NAMED_FILE.findall(text) if not PLACEHOLDER.search(name)]
-    missing = sorted(set(reference for reference in references if reference not in READERS_FILES and not exists(reference, document)))
+    missing = sorted(set(reference for reference in references if reference not in READERS_FILES | RUNNER_FILES and not exists(reference, document)))
     assert not missing, "%s names files that are not in the repository: %s" % (os.path.relpath(document, ROOT), missing)
 
 
