@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The one test command of the hwcloud.dms collection (README Quickstart; .ci/run calls it too):
 #
-#   bash tests/run.sh [NOX ARGUMENTS]      e.g. -s lint -s pytest-2.19 to run only those sessions
+#   bash tests/run.sh [NOX ARGUMENTS]      e.g. -s lint -s functional-2.19 to run only those sessions
 #
 # Needs bash, python3 (3.11+), git (optional) and the package index. Sets up nox in .venv/nox, runs every session of
-# noxfile.py (`.venv/nox/bin/nox -l` lists them) four at a time, and ends with a summary: each session's outcome and
+# noxfile.py (`.venv/nox/bin/nox -l` lists them) three at a time, and ends with a summary: each session's outcome and
 # time, then the pytest counts of all sessions in one line, the last one, which CI reads. Every session runs even when
 # another failed; the exit code is non-zero if any failed.
 set -euo pipefail
@@ -20,10 +20,11 @@ if ! cmp -s tests/requirements/nox.txt "$venv/.requirements"; then
     cp tests/requirements/nox.txt "$venv/.requirements"
 fi
 
-# Four sessions at a time on two cores: the functional tests mostly wait on task timelines, the others' downloads.
+# Three sessions at a time on two cores: the functional tests wait on task timelines part of the time, and more would
+# only share the same two cores among more processes (timing-sensitive tests suffer first).
 rm -rf .nox/junit .nox/report.json
 rc=0
-"$venv/bin/nox" --parallel 4 --report .nox/report.json "$@" || rc=$?
+"$venv/bin/nox" --parallel 3 --report .nox/report.json "$@" || rc=$?
 
 "$venv/bin/python" - <<'PY'
 import glob

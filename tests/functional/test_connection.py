@@ -30,7 +30,6 @@ def both_plugins():
     ]
 
 
-@pytest.mark.every_core
 def test_https_with_the_emulators_ca(tls_emulator, tmp_path):
     playbook = Playbook(tmp_path, tls_emulator)
     run = playbook.run(both_plugins(), defaults=playbook.connection(ca_path=tls_emulator.ca_path))

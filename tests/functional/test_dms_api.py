@@ -271,7 +271,6 @@ def test_an_authentication_failure_is_sent_once(emulator, playbook):
     assert_clean(run)
 
 
-@pytest.mark.every_core
 def test_bad_input_is_refused_before_any_request(emulator, playbook):
     emulator.load(writes_scenario())
     run = playbook.run([
@@ -405,7 +404,6 @@ def test_a_refusal_nothing_visible_explains_is_sent_again_until_taken(emulator, 
     assert_clean(run)
 
 
-@pytest.mark.every_core
 def test_check_mode_says_a_busy_instance_would_refuse_the_change_now(emulator, playbook):
     emulator.load(resizing_scenario())
     run = playbook.run([

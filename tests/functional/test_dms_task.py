@@ -70,7 +70,6 @@ def test_check_mode_and_diff_delete_nothing(emulator, playbook):
     assert "tasks of instance %s" % INSTANCE_ID in output
 
 
-@pytest.mark.every_core
 def test_delete_by_id_and_by_selection_idempotently_never_an_active_task(emulator, playbook):
     emulator.load(scenario(tasks=TASKS))
     by_id = delete(task_id=["t-by-id", "t-running", UNKNOWN_TASK])

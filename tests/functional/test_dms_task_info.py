@@ -340,7 +340,6 @@ def test_api_failures_name_the_instance_and_never_show_the_secret(emulator, play
         assert secret not in json.dumps(run.results)
 
 
-@pytest.mark.every_core
 def test_bad_input_fails_before_any_request(emulator, playbook):
     """Each bad input fails naming the option, without a request; at -vvvv the secret is never shown."""
     emulator.load(scenario(tasks=FIXED_TASKS))

@@ -20,7 +20,6 @@ from ansible_collections.hwcloud.dms.tests.functional.conftest import (
     ACCESS_KEY, INSTANCE_ID, PLAYBOOK_TIMEOUT, PROJECT_ID, REGION, SECRET_KEY, Playbook, scenario,
 )
 
-pytestmark = pytest.mark.every_core
 
 DOCS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
@@ -85,6 +84,7 @@ def test_the_recipe_for_a_gone_instance_tells_gone_from_a_wrong_url(tmp_path, em
     assert returncode != 0 and "HTTP 404 APIG.0101: not an answer about the instance" in output, output
 
 
+@pytest.mark.every_core
 def test_the_readme_use_play_runs_as_written(tmp_path, emulator):
     [use] = [block for block in yaml_blocks("README.md") if isinstance(block, list) and block[0].get("hosts")]
     emulator.load(history())

@@ -7,6 +7,7 @@
         server.respond = lambda request: Reply(...)                       # this (optional) answers the rest
         ... requests to server.url ...
         server.requests  # [Request(method, path, query, headers, port), ...]
+        server.received(1)  # waits (bounded) until the handler thread has recorded that many: after a client timeout
 
 A Reply can delay its answer (to provoke read timeouts) or drop the connection without answering.
 When the script is exhausted and no ``respond`` is set the server answers 418, which the client never retries.
@@ -38,6 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
                           self.headers, self.client_address[1], body)
         with scripted.lock:
             scripted.requests.append(request)
+            scripted.lock.notify_all()
             if scripted.replies:
                 reply = scripted.replies.pop(0)
             elif scripted.respond:
@@ -75,7 +77,7 @@ class ScriptedServer:
         self.replies = []
         self.respond = None
         self.requests = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -92,6 +94,16 @@ class ScriptedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
+
+    def received(self, count, within=30.0):
+        """The requests once `count` of them are recorded, or as they are after `within` seconds.
+
+        A client that timed out can be done before the handler thread has even read the request it sent (seen on a
+        loaded machine), so a test that counts requests after a timeout waits for them first.
+        """
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.requests) >= count, within)
+            return list(self.requests)
 
     def paths(self):
         return [request.path for request in self.requests]
