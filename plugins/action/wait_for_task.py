@@ -17,6 +17,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQUESTS_IMPORT_ERROR
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS, connection_settings
@@ -90,7 +91,7 @@ class ActionModule(ActionBase):
         listener = WaitListener() if self._task.no_log else DisplayListener("wait_for_task [%s]" % host)
         client = DmsClient(connection_settings(params))
         tracker = make_tracker(client, instance_id, task_ids=[path_segment_option("task_id", task_id) for task_id in params["task_id"] or []],
-                               name=name, created_after=time_option("created_after", params["created_after"]), idle=bool(params["idle"]))
+                               name=name, created_after=time_option("created_after", params["created_after"], SYSTEM_CLOCK.wall()), idle=bool(params["idle"]))
         return TaskWaiter(client, tracker, WaitLimits(float(wait_seconds), float(delay), float(max_pause)),
                           fail_on_status=params["fail_on_status"], listener=listener)
 

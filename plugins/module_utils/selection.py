@@ -8,18 +8,14 @@ deletes) select tasks alike.
 
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 from datetime import timedelta
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, time_option
-from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, parse_time, select_tasks
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import duration, number_option, path_segment_option, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import newest_first, select_tasks
 
 MAX_LIMIT = 100000
-# Units of fixed length only: months and years vary, so "older than a month" has no single meaning.
-DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_DURATION = re.compile(r"([0-9]+)\s*([smhdw])", re.ASCII)
 
 
 class TaskSelection(namedtuple("TaskSelection", ["instance_id", "task_ids", "statuses", "names", "begin", "end", "limit"])):
@@ -29,11 +25,12 @@ class TaskSelection(namedtuple("TaskSelection", ["instance_id", "task_ids", "sta
     __slots__ = ()
 
 
-def info_selection(params):
-    """The selection of dms_task_info's options. Raises ConfigurationError naming the option, before any request."""
+def info_selection(params, now):
+    """The selection of dms_task_info's options (``now``: the time durations count back from). Raises ConfigurationError
+    naming the option, before any request."""
     instance_id = path_segment_option("instance_id", params["instance_id"])
-    begin = time_option("begin_time", params["begin_time"])
-    end = time_option("end_time", params["end_time"])
+    begin = time_option("begin_time", params["begin_time"], now)
+    end = time_option("end_time", params["end_time"], now)
     if begin and end and end < begin:
         raise ConfigurationError("end_time (%s) is before begin_time (%s)" % (params["end_time"], params["begin_time"]))
     limit = number_option("limit", params["limit"], 1, MAX_LIMIT, integer=True) if params["limit"] is not None else None
@@ -75,26 +72,11 @@ def task_id_option(values):
 def older_than_option(value, now):
     """The creation time older_than names, as an aware UTC datetime: ``now`` minus a duration (30d, 12h, 90m, 45s, 2w),
     or a time in the formats of parse_time. None when unset or blank. Raises ConfigurationError naming older_than."""
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip()
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    duration = _DURATION.fullmatch(text)
-    if duration is None:
-        try:
-            return parse_time(text)
-        except ValueError as exc:
-            raise ConfigurationError("older_than must be a duration such as 30d, 12h, 90m, 45s or 2w, or a time: %s"
-                                     % str(exc).replace(text, shown)) from None
-    amount, unit = duration.groups()
-    try:
-        length = timedelta(**{DURATION_UNITS[unit]: int(amount)})
-        cutoff = now - length
-    except (OverflowError, ValueError):  # ValueError: int() of thousands of digits
-        raise ConfigurationError("older_than '%s' reaches back past the year 1" % shown) from None
-    if not length:
+    cutoff = time_option("older_than", value, now)
+    if cutoff is not None and duration("older_than", str(value)) == timedelta(0):
         # Every finished task is older than now: a zero is more likely a slip than a wish to delete the whole history.
-        raise ConfigurationError("older_than '%s' is no duration: give at least 1%s" % (text, unit))
+        text = str(value).strip()
+        raise ConfigurationError("older_than '%s' is no duration: give at least 1%s" % (text, text[-1]))
     return cutoff
 
 

@@ -9,10 +9,17 @@ helpers, the action plugin and the event source share them.
 from __future__ import annotations
 
 import math
+import re
 from collections import namedtuple
+from datetime import timedelta
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import parse_time
+
+# Units of fixed length only: months and years vary, so "a month ago" has no single meaning.
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DURATION_FORMS = "a duration such as 30d, 12h, 90m, 45s or 2w"
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])", re.ASCII)
 
 
 class NumberRange(namedtuple("NumberRange", ["minimum", "maximum", "integer", "exclusive_minimum", "exclusive_maximum", "unit"],
@@ -91,14 +98,41 @@ def refuse_dot_segment(name, text):
             " fail authentication (and repeated failures lock the access key)" % (name, text))
 
 
-def time_option(name, value):
-    """An optional time option as an aware UTC datetime; a malformed value is an error naming the option."""
+def time_option(name, value, now):
+    """An optional time option as an aware UTC datetime, or None when unset or blank.
+
+    A time, YYYYMMDDHHmmss or ISO-8601 (naive meaning UTC), or a duration back from ``now`` (an aware datetime):
+    ``7d`` is seven days ago. Anything else is a ConfigurationError naming the option.
+    """
     if value is None or str(value).strip() == "":
         return None
+    text = str(value).strip()
+    length = duration(name, text)
+    if length is None:
+        try:
+            return parse_time(text)
+        except ValueError as exc:
+            raise ConfigurationError("%s must be %s (that long ago), or a time: %s" % (name, DURATION_FORMS, str(exc).replace(text, _short(text)))) from None
     try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise ConfigurationError("%s: %s" % (name, exc)) from None
+        return now - length
+    except OverflowError:
+        raise ConfigurationError("%s '%s' reaches back past the year 1" % (name, _short(text))) from None
+
+
+def duration(name, text):
+    """The timedelta ``text`` spells (30d, 12h, 90m, 45s, 2w), or None when it is not a duration."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        return None
+    amount, unit = match.groups()
+    try:
+        return timedelta(**{DURATION_UNITS[unit]: int(amount)})
+    except (OverflowError, ValueError):  # ValueError: int() of thousands of digits
+        raise ConfigurationError("%s '%s' reaches back past the year 1" % (name, _short(text))) from None
+
+
+def _short(text):
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _number_text(number):

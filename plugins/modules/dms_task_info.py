@@ -46,7 +46,9 @@ options:
   begin_time:
     description:
       - Keep only tasks created at or after this time.
-      - V(YYYYMMDDHHmmss) or ISO-8601 such as V(2024-05-01T08:00:00+02:00); a time without a zone is UTC.
+      - V(YYYYMMDDHHmmss) or ISO-8601 such as V(2024-05-01T08:00:00+02:00) (a time without a zone is UTC); or a
+        duration back from now on the host the module runs on, a whole number and a unit, V(s), V(m) (minutes),
+        V(h), V(d) or V(w), such as V(7d) for the last week.
     type: str
   end_time:
     description:
@@ -210,6 +212,7 @@ error:
       sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
 from ansible_collections.hwcloud.dms.plugins.module_utils.selection import info_selection, read_tasks
@@ -235,7 +238,7 @@ def reading(params):
 
 
 def run(module, client):
-    tasks, listing = read_tasks(client, info_selection(module.params))
+    tasks, listing = read_tasks(client, info_selection(module.params, SYSTEM_CLOCK.wall()))
     complete = listing is None or listing.complete is not False
     if not complete:
         module.warn("The listing of instance %s stopped at %d of the %d tasks the API counted: tasks may be missing from the result"

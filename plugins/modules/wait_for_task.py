@@ -90,6 +90,8 @@ options:
         not mistaken for the one a change just started.
       - V(YYYYMMDDHHmmss) or ISO-8601; a time without a zone is UTC. Jinja's C(now) gives local time unless called
         with C(utc=true); prefer V({{ now(utc=true\).isoformat(\) }}).
+      - Or a duration back from now on the controller, a whole number and a unit, V(s), V(m) (minutes), V(h), V(d)
+        or V(w), such as V(10m).
     type: str
   timeout:
     description:

@@ -5,6 +5,7 @@ plain checks of option values."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -429,24 +430,41 @@ def test_exported_ranges_match_the_contract():
 # time_option, required_text
 
 
+NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
 def test_time_option():
-    assert time_option("begin_time", None) is None
-    assert time_option("begin_time", "  ") is None
-    assert time_option("begin_time", "20240131080000").isoformat() == "2024-01-31T08:00:00+00:00"
+    assert time_option("begin_time", None, NOW) is None
+    assert time_option("begin_time", "  ", NOW) is None
+    assert time_option("begin_time", "20240131080000", NOW).isoformat() == "2024-01-31T08:00:00+00:00"
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "20241301000000"])
+@pytest.mark.parametrize("value, ago", [("7d", timedelta(days=7)), ("2h", timedelta(hours=2)), (" 90m ", timedelta(minutes=90)),
+                                        ("45s", timedelta(seconds=45)), ("2w", timedelta(weeks=2)), ("0s", timedelta(0))])
+def test_a_duration_is_that_long_before_now(value, ago):
+    assert time_option("created_after", value, NOW) == NOW - ago
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "20241301000000", "7 days", "1mo", "-2h"])
 def test_bad_time_option_names_the_option(value):
     with pytest.raises(ConfigurationError) as caught:
-        time_option("created_after", value)
-    assert str(caught.value).startswith("created_after")
-    assert value in str(caught.value)
+        time_option("created_after", value, NOW)
+    message = str(caught.value)
+    assert message.startswith("created_after must be a duration such as 30d") and "or a time: " in message
+    assert value in message
+
+
+def test_a_duration_past_the_year_1_is_refused_naming_the_option():
+    for value in ("999999999w", "9" * 5000 + "d"):
+        with pytest.raises(ConfigurationError) as caught:
+            time_option("begin_time", value, NOW)
+        assert str(caught.value).startswith("begin_time '") and str(caught.value).endswith("' reaches back past the year 1")
 
 
 def test_time_option_refuses_an_impossible_offset():
     with pytest.raises(ConfigurationError) as caught:
-        time_option("begin_time", "2024-01-31T08:00:00+25:00")
-    assert str(caught.value).startswith("begin_time: ") and "+25:00" in str(caught.value) and "14:00" in str(caught.value)
+        time_option("begin_time", "2024-01-31T08:00:00+25:00", NOW)
+    assert str(caught.value).startswith("begin_time must be") and "+25:00" in str(caught.value) and "14:00" in str(caught.value)
 
 
 def test_required_text():

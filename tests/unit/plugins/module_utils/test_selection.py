@@ -183,7 +183,7 @@ def test_bad_deletion_selections_are_refused_before_any_request(overrides, fragm
 def test_info_selection_of_every_option():
     values = {"instance_id": " %s" % INSTANCE, "task_id": ["a", "b ", "a"], "status": ["FAILED"], "name": ["n"],
               "begin_time": "2024-05-01T00:00:00+02:00", "end_time": "20240502000000", "limit": 3}
-    assert info_selection(values) == TaskSelection(
+    assert info_selection(values, NOW) == TaskSelection(
         INSTANCE, ["a", "b"], ["FAILED"], ["n"], datetime(2024, 4, 30, 22, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC), 3)
 
 
@@ -191,13 +191,13 @@ def test_info_selection_of_every_option():
 def test_a_listing_is_read_whole_only_without_a_limit(limit, read_all):
     dms = fake_dms()
     read_tasks(dms, info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
-                                    "begin_time": None, "end_time": None, "limit": limit}))
+                                    "begin_time": None, "end_time": None, "limit": limit}, NOW))
     assert [listed.read_all for listed in dms.listings] == [read_all]  # a limit may stop early: no pages fetched ahead of it
 
 
 def test_read_tasks_returns_the_listing_it_read_and_none_for_ids():
     tasks, listing = read_tasks(fake_dms(), info_selection({"instance_id": INSTANCE, "task_id": None, "status": None, "name": None,
-                                                            "begin_time": None, "end_time": None, "limit": 2}))
+                                                            "begin_time": None, "end_time": None, "limit": 2}, NOW))
     assert [task["id"] for task in tasks] == ["t-now", "t-day"]
     assert isinstance(listing, TaskListing)
     _tasks, listing = read_tasks(fake_dms(), deletion_selection(deletion_params(task_id=["t-old"]), NOW))

@@ -30,6 +30,7 @@ ACCESS_KEY = "AKUNITTEST0000000000"
 PROJECT = "0123456789abcdef0123456789abcdef"
 REGION = "ap-southeast-1"
 UTC = timezone.utc
+NOW = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)  # what durations in the options count back from
 
 
 def stored_task(task_id, hour, status, name):
@@ -75,7 +76,7 @@ def params(**overrides):
 
 def read(client, values):
     """The selected tasks of read_tasks (its listing is looked at by the tests of main)."""
-    return read_tasks(client, info_selection(values))[0]
+    return read_tasks(client, info_selection(values, NOW))[0]
 
 
 def ids(tasks):
@@ -131,9 +132,11 @@ def test_task_ids_sorted_newest_first_whatever_the_order_asked():
     ({"begin_time": "2024-05-01T08:00:00Z", "end_time": "2024-05-01T11:00:00Z"}, ["t11", "t08"]),
     ({"begin_time": "2024-05-01T10:00:01+02:00"}, ["t12", "t11"]),  # 08:00:01 UTC: t08 is a second too early
     ({"end_time": "20240501080000"}, ["t08", "t05"]),
+    ({"begin_time": "4h", "end_time": "90m"}, ["t11"]),  # 08:30 to 11:00
     ({"limit": 2}, ["t12", "t11"]),
     ({"status": ["EXECUTING"], "limit": 1}, []),
-], ids=["status", "statuses", "name", "status-and-name", "window", "begin-with-offset", "end-compact", "limit", "nothing-matches"])
+], ids=["status", "statuses", "name", "status-and-name", "window", "begin-with-offset", "end-compact", "durations-ago", "limit",
+        "nothing-matches"])
 def test_filters_apply_to_task_ids(overrides, expected):
     dms = fake_dms()
     tasks = read(dms, params(task_id=["t05", "t08", "t11", "t12"], **overrides))
@@ -260,7 +263,7 @@ def test_limit_stops_a_listing_longer_than_needed():
     history = [listed_task("n%d" % number, WALL_START - timedelta(seconds=number), "SUCCESS" if number % 3 else "FAILED")
                for number in range(1, 1001)]
     dms = FakeDms(tasks=history)
-    tasks, listing = read_tasks(dms, info_selection(params(limit=4, status=["FAILED"])))
+    tasks, listing = read_tasks(dms, info_selection(params(limit=4, status=["FAILED"]), NOW))
     assert ids(tasks) == ["n3", "n6", "n9", "n12"]
     assert dms.handed_out == 12
     assert dms.kinds() == ["list"], "one page of the ten"
