@@ -23,7 +23,9 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import REQ
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import COMMON_OPTIONS, connection_settings
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES
-from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import (
+    deadline_option, number_option, path_segment_option, required_text, time_option,
+)
 from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import TaskWaiter, WaitLimits, WaitListener, make_tracker
 from ansible_collections.hwcloud.dms.plugins.modules.wait_for_task import DOCUMENTATION
 from ansible_collections.hwcloud.dms.plugins.plugin_utils.doc_spec import argument_spec_from_doc
@@ -73,11 +75,15 @@ class ActionModule(ActionBase):
         if REQUESTS_IMPORT_ERROR is not None:
             return {"failed": True, "msg": "hwcloud.dms.wait_for_task needs the Python library requests on the controller: %s" % REQUESTS_IMPORT_ERROR}
         timeout = number_option("timeout", params["timeout"], 1, MAX_TIMEOUT, integer=True, unit="seconds")
+        until_deadline = deadline_option("deadline", params["deadline"], SYSTEM_CLOCK.wall())
         budget = self._task.timeout or 0
-        waiter = self._waiter(params, timeout, _within_budget(timeout, budget), host)
+        wait_seconds = min(_within_budget(timeout, budget), until_deadline or timeout)
+        waiter = self._waiter(params, timeout, wait_seconds, host)
         outcome = waiter.check() if self._task.check_mode else waiter.wait()
         result = outcome.as_result()
-        if outcome.timed_out and _within_budget(timeout, budget) < timeout:
+        if outcome.timed_out and wait_seconds == until_deadline and until_deadline < timeout:
+            result["msg"] += " (the deadline %s)" % params["deadline"]
+        elif outcome.timed_out and wait_seconds < timeout:
             result["msg"] += " (ended early to report before the task keyword timeout of %d s)" % budget
         if self._task.check_mode and not outcome.failed:
             result["msg"] = "Check mode: would wait for %s on instance %s" % (waiter.describe_target(), params["instance_id"])

@@ -79,6 +79,12 @@ class EndEstimate:
     def learn_progress(self, task_id, progress, read_at):
         self._progress_windows[task_id] = progress_window(progress, read_at)
 
+    def ending_after(self, unfinished, moment):
+        """(task, window) of each of ``unfinished`` whose last progress answer says it cannot end by ``moment``: a
+        guess from past durations never condemns a wait, only what the cloud said of this task."""
+        windows = ((task, self._progress_windows.get(task["id"])) for task in unfinished)
+        return [(task, window) for task, window in windows if window is not None and window.earliest > moment]
+
     def window(self, unfinished, durations, now, wall_now):
         """The window in which the last of ``unfinished`` ends (see last_end); ``durations`` maps names to past durations."""
         return last_end([self._progress_windows.get(task["id"]) or history_window(task, durations.get(task["name"], []), now, wall_now)

@@ -119,6 +119,24 @@ def time_option(name, value, now):
         raise ConfigurationError("%s '%s' reaches back past the year 1" % (name, _short(text))) from None
 
 
+def deadline_option(name, value, now):
+    """The seconds from ``now`` (an aware datetime) until the time ``value`` names, YYYYMMDDHHmmss or ISO-8601 (naive
+    meaning UTC); None when unset or blank. A malformed time, or one that is not after ``now``, is a ConfigurationError."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    try:
+        moment = parse_time(text)
+    except ValueError as exc:
+        raise ConfigurationError("%s must be a time, YYYYMMDDHHmmss or ISO-8601 such as 2024-05-01T04:00:00+02:00: %s"
+                                 % (name, str(exc).replace(text, _short(text)))) from None
+    seconds = (moment - now).total_seconds()
+    if seconds <= 0:
+        raise ConfigurationError("%s %s has passed (it is %s UTC now): nothing was sent or waited for"
+                                 % (name, moment.strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%S")))
+    return seconds
+
+
 def duration(name, text):
     """The timedelta ``text`` spells (30d, 12h, 90m, 45s, 2w), or None when it is not a duration."""
     match = _DURATION.fullmatch(text.strip())

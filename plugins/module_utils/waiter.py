@@ -9,6 +9,7 @@ sleeping. What a poll reads is the tracker's (trackers.py); the client is any ob
 from __future__ import annotations
 
 from collections import namedtuple
+from datetime import timedelta
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError, failure_details, no_answer, worth_another_poll
@@ -124,6 +125,7 @@ class WaitOutcome:
         self.error = None  # the DmsError that ended the wait, if one did
         self.instance_status = None  # the gate's last read of the instance's status; None for other waits
         self.waited_for_instance = False  # whether the gate read a status other than RUNNING
+        self.predicted_end = None  # when a task's progress said it would end, if that was past the wait's end
 
     def as_result(self):
         result = {
@@ -138,6 +140,8 @@ class WaitOutcome:
             result["status"] = self.tasks[0]["status"]
         if self.instance_status is not None:
             result["instance_status"] = self.instance_status
+        if self.predicted_end is not None:
+            result["predicted_end"] = self.predicted_end
         return result
 
 
@@ -218,7 +222,7 @@ class TaskWaiter:
         last_heartbeat = self._clock.monotonic()
         while True:
             changed = self._poll()
-            if self._stop_reason():
+            if self._stop_reason() or self._cannot_end_in_time():
                 return
             if changed:
                 last_heartbeat = self._clock.monotonic()
@@ -334,6 +338,24 @@ class TaskWaiter:
             if not instance_ready(status):
                 return False
         self._outcome.message = self._done_message(known)
+        return True
+
+    def _cannot_end_in_time(self):
+        """Fail at once (True) when a task's progress says it ends after the wait does: waiting out the rest tells nothing
+        more. The wait's end is its timeout, or the deadline the plugin turned into one."""
+        unfinished = [task for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
+        late = self._estimate.ending_after(unfinished, self._deadline)
+        if not late:
+            return False
+        task, window = max(late, key=lambda late_task: late_task[1].earliest)
+        now = self._clock.monotonic()
+        predicted = self._clock.wall() + timedelta(seconds=window.earliest - now)
+        self._outcome.failed = True
+        self._outcome.predicted_end = predicted.isoformat()
+        self._outcome.message = ("Task %s (ID %s) cannot end in time: its progress says about %.0f s left (ending about %s), and the"
+                                 " wait ends in %.0f s; failed at once after %.1f s" % (
+                                     task["name"], task["id"], window.earliest - now, predicted.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                     self._remaining(), self._elapsed()))
         return True
 
     def _done_message(self, known):

@@ -94,6 +94,14 @@ options:
       - A whole number of seconds from 1 to 604800.
     type: int
     default: 1800
+  deadline:
+    description:
+      - A time after which the call is never sent, and by which O(wait) and O(when_busy=wait) end, whatever
+        O(wait_timeout) says. A change still queued behind a busy instance at the deadline is not sent; one that
+        was sent is waited for until then at most.
+      - V(YYYYMMDDHHmmss) or ISO-8601 such as V(2024-05-01T04:00:00+02:00); a time without a zone is UTC. Compared
+        with the clock of the host the module runs on. A deadline already past fails the module before any request.
+    type: str
   when_busy:
     description:
       - What to do when DMS refuses the change for now, and applied nothing. The refusals read so are HTTP 400 with
@@ -327,13 +335,14 @@ import json
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
 from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, is_batch_action
+from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ConfigurationError, DmsError, EndpointNotFoundError, NotSentError, UnsafeToRetryError, error_result,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import PRECONDITIONS, refusal_of
-from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import deadline_option, number_option, path_segment_option, required_text
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 ARGUMENT_SPEC = argument_spec(
@@ -347,6 +356,7 @@ ARGUMENT_SPEC = argument_spec(
     wait_for_name=dict(type="str"),
     wait_timeout=dict(type="int", default=1800),
     when_busy=dict(type="str", choices=["fail", "wait"], default="fail"),
+    deadline=dict(type="str"),
 )
 MAX_WAIT_TIMEOUT = 7 * 24 * 3600
 LOWEST_STATUS = 100
@@ -462,7 +472,10 @@ def run(module, client):
     write = method != "GET"
     batch = is_batch_action(method, path.segments)
     instance_id = instance_option(params, path, body, batch)
+    until_deadline = deadline_option("deadline", params["deadline"], SYSTEM_CLOCK.wall())
     wait_when_busy, timeout = waiting_options(params, instance_id, write)
+    if timeout is not None and until_deadline is not None:
+        timeout = min(timeout, until_deadline)
     wait_for_name = required_text("wait_for_name", params["wait_for_name"]) if params["wait_for_name"] is not None else None
     result = dict(NO_ANSWER, method=method, url=client.call_url(path, query))
     runner = ChangeRunner(client, instance_id, timeout or 0, batch=batch)

@@ -24,6 +24,9 @@ description:
     read as seconds, which the cloud does not document) or, for O(name) and O(idle), from how long the instance's
     earlier SUCCESS tasks of the same name took (at least 3 of them). Such an estimate only moves polls; the wait
     still polls at least every O(sleep) seconds, and spends at most 2 requests more where it expects the end.
+  - When the C(remain_time) of a task's progress says it cannot end before the wait does (at O(timeout) or
+    O(deadline)), the wait fails at once with RV(predicted_end), instead of waiting out the rest. A guess from
+    earlier tasks never fails a wait.
   - Requests per poll do not grow with the
     instance's history. O(task_id) costs one show-one call per task that has not ended. O(name) lists the
     tasks created since O(created_after) until the task is seen (without O(created_after), the whole history
@@ -100,6 +103,12 @@ options:
         ends itself up to 3 seconds before that, with RV(timed_out), RV(history) and the last state.
     type: int
     default: 1800
+  deadline:
+    description:
+      - A time by which the wait ends, whatever O(timeout) says. The wait takes at most until then, and fails at
+        once when the deadline has already passed.
+      - V(YYYYMMDDHHmmss) or ISO-8601 such as V(2024-05-01T04:00:00+02:00); a time without a zone is UTC.
+    type: str
   delay:
     description: Seconds to wait before the first poll. From 0 to less than O(timeout).
     type: int
@@ -340,13 +349,19 @@ history:
   sample:
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "EXECUTING", "seen_at": "2024-05-01T08:00:04.120000+00:00"}
     - {"id": "ff80808272dcc90f0172df1e490f41b0", "status": "SUCCESS", "seen_at": "2024-05-01T08:00:46.020000+00:00"}
+predicted_end:
+  description: When a task's progress said it would end, as ISO-8601, when that was after the wait's end and the wait
+    failed at once for it.
+  returned: when the wait failed because a task could not end in time
+  type: str
+  sample: "2024-05-01T04:12:31.120000+00:00"
 instance_status:
   description: With O(idle=true), the instance's status as the gate last read it (C(RUNNING) when it passed).
   returned: with O(idle=true), once the gate found no task running
   type: str
   sample: RUNNING
 timed_out:
-  description: Whether the wait gave up at O(timeout).
+  description: Whether the wait gave up at O(timeout) or O(deadline).
   returned: always
   type: bool
   sample: false

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -201,6 +202,26 @@ def test_a_change_while_another_runs_is_refused_and_the_gate_avoids_it(emulator,
     assert (refused["status"], refused["json"]["error_code"], refused["error"]["error_code"]) == (400, "DMS.00400017", "DMS.00400017")
     assert accepted["changed"] is True and accepted["job_id"]
     assert [entry["status"] for entry in logged(emulator, kind="modify_configs")] == [200, 400, 200], "the refusal is not retried"
+    assert_clean(run)
+
+
+def test_a_change_queued_past_its_deadline_is_never_sent(emulator, playbook):
+    """A resize runs for two minutes (with no progress to foresee its end): the change queued behind it with a deadline in
+    30 s is refused once, waits, and is not sent again when the deadline comes; the wait ends at the deadline, not at
+    wait_timeout."""
+    emulator.load(scenario(tasks=[{"id": "t-resize", "name": "resizeInstance", "timeline": LONG}],
+                           write_tasks={"modify_configs": {"timeline": SHORT}}))
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=30)).isoformat()
+    run = playbook.run([api("Change when free, by the deadline", method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait",
+                            wait=True, wait_timeout=600, deadline=deadline)])
+    result = run.result
+    assert result["failed"] is True and result["changed"] is False and result["busy_refusals"] == 1
+    assert result["msg"].startswith("The PUT was not sent again: Refused 1 time for now"), result["msg"]
+    # The deadline counts from before ansible-playbook started, the emulator's clock from its first request.
+    assert result["waited"]["timed_out"] is True and result["waited"]["elapsed"] < 30
+    writes = logged(emulator, kind="modify_configs")
+    assert [entry["status"] for entry in writes] == [400], "refused once, never sent again"
+    assert logged(emulator)[-1]["clock"] < 31, "nothing was asked after the deadline"
     assert_clean(run)
 
 

@@ -436,6 +436,33 @@ def test_gate_waits_through_a_restart_that_runs_no_task(emulator, playbook):
     assert lines_naming(run.output, "instance RESTARTING") and lines_naming(run.output, "instance RESTARTING -> RUNNING")
 
 
+LONG_RESIZE = [[0, "EXECUTING"], [148, "SUCCESS"]]
+
+
+def test_a_wait_or_gate_that_the_tasks_progress_outlasts_fails_at_once(emulator, playbook):
+    """The progress answer's remain_time says the resize ends about 148 s in: a wait with less time left, by timeout or by
+    deadline, fails on the poll that read it, naming the task and the predicted end."""
+    emulator.load(scenario(tasks=[{"id": "t-long", "name": "resizeInstance", "timeline": LONG_RESIZE, "progress": True}]))
+    # Time enough for ansible-playbook to start on a loaded machine: progress is not asked in a wait's last 5 s.
+    in_60_s = (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat()
+    run = playbook.run([
+        wait("Wait with 20 s", task_id="t-long", timeout=20),
+        wait("Gate with 20 s", idle=True, timeout=20),
+        wait("Wait until a deadline in 60 s", task_id="t-long", timeout=600, deadline=in_60_s),
+    ])
+    for result in run.results:
+        assert_wait_returns(result)
+        assert result["failed"] is True and result["timed_out"] is False
+        assert "Task resizeInstance (ID t-long) cannot end in time: its progress says about " in result["msg"]
+        predicted = datetime.fromisoformat(result["predicted_end"])
+        assert result["elapsed"] < 10
+    # The predicted end is the timeline's, on the emulator's clock anchored at the first request.
+    progress = logged(emulator, kind="progress")
+    assert len(progress) == 3 and all(entry["status"] == 200 for entry in progress)
+    assert logged(emulator)[-1]["clock"] < 20, "every wait ended at once, not at its end"
+    assert abs((predicted - datetime.fromisoformat(progress[-1]["time"])).total_seconds() - (148 - progress[-1]["clock"])) < 3
+
+
 @pytest.mark.every_core
 def test_gate_fails_at_once_on_a_frozen_instance(emulator, playbook):
     emulator.load(instances_scenario({INSTANCE_ID: {"tasks": [], "status": "FROZEN"}}))

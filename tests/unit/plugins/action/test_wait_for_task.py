@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from unittest.mock import MagicMock
 from urllib.parse import quote, quote_plus
 
@@ -217,6 +218,31 @@ def test_the_task_keyword_timeout_ends_the_wait_before_ansible_kills_it(run_acti
 def test_the_wait_keeps_its_own_timeout_when_the_task_allows_it(run_action, budget, expected):
     run_action({"instance_id": INSTANCE, "task_id": "t1", "timeout": 600}, timeout=budget)
     assert FakeWaiter.made[0]["timeout"] == pytest.approx(expected)
+
+
+def in_seconds(seconds):
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_deadline_before_the_timeout_ends_the_wait_then_and_says_so(run_action):
+    deadline = in_seconds(100)
+    FakeWaiter.outcome = dict(FakeWaiter.outcome, timed_out=True, failed=True, msg="Timed out after 100 s")
+    try:
+        result = run_action({"instance_id": INSTANCE, "task_id": "t1", "timeout": 600, "deadline": deadline})
+    finally:
+        FakeWaiter.outcome = dict(FakeWaiter.outcome, timed_out=False, failed=False, msg="done")
+    assert FakeWaiter.made[0]["timeout"] == pytest.approx(100, abs=5)
+    assert result["msg"].endswith("(the deadline %s)" % deadline)
+
+
+def test_a_deadline_after_the_timeout_changes_nothing(run_action):
+    result = run_action({"instance_id": INSTANCE, "task_id": "t1", "timeout": 600, "deadline": in_seconds(3600)})
+    assert FakeWaiter.made[0]["timeout"] == 600.0 and result["msg"] == "done"
+
+
+@pytest.mark.parametrize("deadline, words", [(in_seconds(-60), "has passed"), ("tonight", "must be a time")])
+def test_a_deadline_that_passed_or_is_no_time_is_refused_before_any_request(run_action, deadline, words):
+    assert_refused(run_action({"instance_id": INSTANCE, "task_id": "t1", "deadline": deadline}), "deadline", words)
 
 
 def test_each_mode_reaches_the_waiter(run_action):

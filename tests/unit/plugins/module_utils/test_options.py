@@ -20,7 +20,9 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import Configur
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import (
     COMMON_OPTIONS, MAX_RETRIES_RANGE, REQUEST_TIMEOUT_RANGE, argument_spec, connection_settings, doc_fragment, non_empty_env_fallback,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.validation import number_option, path_segment_option, required_text, time_option
+from ansible_collections.hwcloud.dms.plugins.module_utils.validation import (
+    deadline_option, number_option, path_segment_option, required_text, time_option,
+)
 
 # The contract, written out independently of the table under test.
 EXPECTED_ENV = {
@@ -459,6 +461,24 @@ def test_a_duration_past_the_year_1_is_refused_naming_the_option():
         with pytest.raises(ConfigurationError) as caught:
             time_option("begin_time", value, NOW)
         assert str(caught.value).startswith("begin_time '") and str(caught.value).endswith("' reaches back past the year 1")
+
+
+def test_a_deadline_is_the_seconds_left_until_it():
+    assert deadline_option("deadline", None, NOW) is None and deadline_option("deadline", " ", NOW) is None
+    assert deadline_option("deadline", "20240601130000", NOW) == 3600.0
+    assert deadline_option("deadline", "2024-06-01T16:00:00+02:00", NOW) == 7200.0
+
+
+@pytest.mark.parametrize("value, message", [
+    ("20240601120000", "deadline 2024-06-01T12:00:00Z has passed (it is 2024-06-01T12:00:00 UTC now): nothing was sent or waited for"),
+    ("2024-06-01T13:00:00+02:00", "deadline 2024-06-01T11:00:00Z has passed"),
+    ("2h", "deadline must be a time, YYYYMMDDHHmmss or ISO-8601"),
+    ("tomorrow", "deadline must be a time, YYYYMMDDHHmmss or ISO-8601"),
+])
+def test_a_deadline_that_passed_or_is_no_time_is_refused_naming_the_option(value, message):
+    with pytest.raises(ConfigurationError) as caught:
+        deadline_option("deadline", value, NOW)
+    assert str(caught.value).startswith(message)
 
 
 def test_time_option_refuses_an_impossible_offset():

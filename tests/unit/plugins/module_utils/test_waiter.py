@@ -9,6 +9,7 @@ fake client's tasks follow timelines in that fake time (status by time, appearin
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -1003,3 +1004,43 @@ def test_check_on_a_missing_task_does_not_fail(clock):
     dms, listener, waiter = make(clock, [], task_ids=["nope"])
     outcome = waiter.check()
     assert dms.calls == 1 and not outcome.failed and outcome.tasks == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A task whose progress says it ends after the wait does
+
+
+def test_a_task_whose_remain_time_outlasts_the_timeout_fails_the_wait_at_once(clock):
+    tasks = [FakeTask("t1", "resizeInstance", [(0, "CREATED"), (3, "EXECUTING"), (200, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], timeout=60.0, progress={"t1": {"progress_percentage": 40, "remain_time": 148}})
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out
+    assert outcome.elapsed < 10  # the poll that saw it EXECUTING, not the timeout
+    assert outcome.message.startswith("Task resizeInstance (ID t1) cannot end in time: its progress says about 147 s left")
+    assert "the wait ends in 5" in outcome.message
+    assert outcome.as_result()["predicted_end"] == (clock.wall() + timedelta(seconds=147)).isoformat()
+
+
+def test_the_gate_fails_at_once_behind_a_task_that_outlasts_it(clock):
+    tasks = [FakeTask("t1", "resizeInstance", [(0, "EXECUTING"), (500, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, idle=True, timeout=10.0, progress={"t1": {"remain_time": 148}})
+    outcome = waiter.wait()
+    assert outcome.failed and not outcome.timed_out and outcome.elapsed == 0
+    assert "cannot end in time" in outcome.message and "predicted_end" in outcome.as_result()
+
+
+@pytest.mark.parametrize("remain_time", [40, None, "148"])
+def test_a_task_that_may_end_in_time_or_says_nothing_usable_is_waited_for(clock, remain_time):
+    tasks = [FakeTask("t1", "resizeInstance", [(0, "EXECUTING"), (45, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], timeout=60.0, progress={"t1": {"remain_time": remain_time}})
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"
+    assert "predicted_end" not in outcome.as_result()
+
+
+def test_a_guess_from_past_tasks_never_fails_a_wait(clock):
+    history = [FakeTask("old%d" % n, "resizeInstance", [(-9000 + 1000 * n, "EXECUTING"), (-8500 + 1000 * n, "SUCCESS")]) for n in range(4)]
+    tasks = history + [FakeTask("t1", "resizeInstance", [(0, "EXECUTING"), (50, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, name="resizeInstance", timeout=60.0)
+    outcome = waiter.wait()
+    assert not outcome.failed and outcome.as_result()["status"] == "SUCCESS"

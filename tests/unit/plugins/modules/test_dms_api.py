@@ -308,8 +308,10 @@ def test_check_mode_still_looks_the_project_id_up(call_api, server):
     ({"max_retries": float("inf")}, ("max_retries must be a finite number within its documented range, got inf",
                                      "argument 'max_retries' is of type <class 'float'>")),
     ({"secret_key": None}, "secret_key is missing"),
+    ({"method": "PUT", "body": {}, "deadline": "2020-01-01T04:00:00Z"}, "deadline 2020-01-01T04:00:00Z has passed (it is "),
+    ({"method": "PUT", "body": {}, "deadline": "04:00"}, "deadline must be a time, YYYYMMDDHHmmss or ISO-8601"),
 ], ids=["placeholder", "url", "dot dot", "query", "body string", "body nan", "no status", "bad status", "infinite status",
-        "infinite retries", "no secret key"])
+        "infinite retries", "no secret key", "deadline passed", "deadline no time"])
 def test_bad_input_fails_naming_the_option_before_any_request(call_api, server, overrides, start):
     run = call_api(**overrides)
     assert run.code == 1 and run.result["msg"].startswith(start), run.result["msg"]
