@@ -55,7 +55,8 @@ def run_script(arguments, environment):
 
 def test_the_script_prints_the_events_until_interrupted(tmp_path):
     with Emulator(os.path.join(COLLECTION, "docs", "eda", "failing_change.yaml"), tmp_path) as emulator:
-        command = [sys.executable, os.path.join(event_sources(), "task_events.py"), "--interval", "1", INSTANCE]
+        # The statuses before the instance ID: they must not take it for one of them.
+        command = [sys.executable, os.path.join(event_sources(), "task_events.py"), "--interval", "1", "--statuses", "EXECUTING,FAILED", INSTANCE]
         with subprocess.Popen(command, env=script_environment(emulator), stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
                               stderr=subprocess.PIPE) as process:
             events, deadline = [], time.monotonic() + RUN_TIMEOUT
@@ -70,6 +71,7 @@ def test_the_script_prints_the_events_until_interrupted(tmp_path):
     assert process.returncode == 130, output  # Ctrl-C: a quiet exit, not a traceback
     assert "Traceback" not in output
     statuses = [(event["dms_task"]["previous_status"], event["dms_task"]["status"]) for event in events]
+    assert {status for _previous, status in statuses} <= {"EXECUTING", "FAILED"}, output
     assert statuses[-1][1] == "FAILED" and all(event["dms_task"]["task"]["name"] == "kafkaConfigModify" for event in events), output
     assert SECRET_KEY not in output
 

@@ -245,7 +245,9 @@ def run_from_command_line(argv=None):
                " HW_REGION_NAME, HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_PROJECT_ID.")
     parser.add_argument("instances", nargs="+", metavar="INSTANCE_ID", help="an instance to watch")
     parser.add_argument("--interval", metavar="SECONDS", help="seconds between polls (default 15)")
-    parser.add_argument("--statuses", nargs="+", metavar="STATUS", help="only changes to these statuses (default: every change)")
+    # One comma-separated value: a list of words would take the instance IDs after it as statuses too.
+    parser.add_argument("--statuses", type=lambda text: [status.strip() for status in text.split(",")], metavar="STATUS[,STATUS...]",
+                        help="only changes to these statuses, comma-separated (default: every change)")
     parser.add_argument("--include-existing", action="store_true", help="an event for each task already active at start")
     args = dict((name, value) for name, value in vars(parser.parse_args(argv)).items() if value not in (None, False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")  # the outage lines, on standard error
