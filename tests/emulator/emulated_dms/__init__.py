@@ -12,9 +12,10 @@ the request log. The modules, in the order a request meets them:
 - iam: authentication (signatures, tokens, lockout) and the IAM answers
 - signature: the SDK-HMAC-SHA256 check, written apart from the collection's signer
 - faults: fault rules
-- dms_api: the answers of the four background-task calls
+- dms_api: the answers of the read calls (the four background-task calls, the instance, its configuration)
 - write_calls: the answers of the write calls that start tasks (configuration change, resize, restart)
 - scenario: instances, tasks and their timelines, and the scenario's options
+- configs: a Kafka instance's configuration parameters, and the changes that apply when their task succeeds
 - clock: the scenario clocks and the API's time formats
 - request_log: the record of every API request
 - certificates: the throw-away CA and server certificate behind --https

@@ -1,6 +1,7 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The answers of the four background-task calls, for a request already authenticated and not faulted."""
+"""The answers of the read calls (the four background-task calls, the instance and its configuration), for a request
+already authenticated and not faulted."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from .messages import Reply, error_reply, first_values, json_reply
 from .scenario import FINAL_STATUSES
 
 ENGINES_WITH_PROGRESS = ("kafka", "rocketmq")
+# The configuration calls exist for Kafka only.
+ENGINES_WITH_CONFIGS = ("kafka",)
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 NO_SUCH_API = (404, "APIG.0101", "The API does not exist or has not been published in the environment.")
 WRONG_PROJECT = (403, "APIG.0302", "The IAM user is not authorized to access the API: the project ID does not match the credential.")
@@ -40,8 +43,12 @@ def answer(scenario, kind, params, request, request_id, ignore_start=False):
         return error_reply(*NO_SUCH_INSTANCE)
     if kind == "progress" and instance.engine not in ENGINES_WITH_PROGRESS:
         return error_reply(*NO_SUCH_API, request_id=request_id)
+    if kind == "configs" and instance.engine not in ENGINES_WITH_CONFIGS:
+        return error_reply(*NO_SUCH_API, request_id=request_id)
     if kind == "instance":
         return json_reply(200, instance_summary(instance))
+    if kind == "configs":
+        return json_reply(200, instance.configuration.to_api(instance.clock.now()))
     now = instance.clock.now()
     if kind == "list":
         return answer_list(instance, request, now, ignore_start)

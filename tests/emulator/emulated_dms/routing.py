@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-KINDS = ("list", "show", "delete", "progress", "modify_configs", "resize", "restart", "instance", "instances", "iam_projects", "iam_token")
+KINDS = ("list", "show", "delete", "progress", "configs", "modify_configs", "resize", "restart", "instance", "instances", "iam_projects",
+         "iam_token")
 IAM_KINDS = ("iam_projects", "iam_token")
 # What a fault rule or a log filter may name: a kind, "iam" (both IAM calls) or "any" (unknown paths too).
 KIND_FILTERS = KINDS + ("iam", "any")
@@ -21,6 +22,7 @@ ROUTES = (
     ("GET", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)$"), "show"),
     ("DELETE", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)$"), "delete"),
     ("GET", re.compile(TASK_ROUTE + r"/(?P<task_id>[^/]+)/progress$"), "progress"),
+    ("GET", re.compile(INSTANCE_ROUTE + "/configs$"), "configs"),
     ("PUT", re.compile(INSTANCE_ROUTE + "/configs$"), "modify_configs"),
     ("POST", re.compile(RESIZE_ROUTE), "resize"),
     ("POST", re.compile(r"^/v2/(?P<project_id>[^/]+)/instances/action$"), "restart"),

@@ -11,6 +11,7 @@ import math
 import re
 
 from .clock import Clock, iso_ms
+from .configs import DEFAULT_KAFKA_PARAMETERS, Configuration, Parameter
 
 STATUSES = ("CREATED", "EXECUTING", "SUCCESS", "FAILED", "DELETED", "CANCELLED")
 FINAL_STATUSES = ("SUCCESS", "FAILED", "DELETED", "CANCELLED")
@@ -40,6 +41,8 @@ DEFAULT_WRITE_TIMELINE = ((0, "CREATED"), (1, "EXECUTING"), (5, "SUCCESS"))
 WRITE_INSTANCE_STATUSES = {"restart": "RESTARTING", "resize": "EXTENDING"}
 # Progress "can be queried only during Kafka capacity expansion": of the write calls, only a resize has it.
 WRITE_CALLS_WITH_PROGRESS = ("resize",)
+# A scenario's own configuration parameter: the fields of the InstanceConfig model but the value.
+CONFIG_PARAMETER_KEYS = ("name", "valid_values", "default_value", "config_type", "value_type")
 
 
 class ScenarioError(ValueError):
@@ -106,6 +109,45 @@ def parse_iso(value, where):
     return value.timestamp()
 
 
+def config_text(value, where):
+    """A scenario's configuration value as the API writes it: a string (YAML's true and 72 become "true" and "72")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise ScenarioError("%s: %r is not a configuration value" % (where, value))
+
+
+def config_parameter(spec, where):
+    check_keys(spec, CONFIG_PARAMETER_KEYS, where)
+    missing = [key for key in CONFIG_PARAMETER_KEYS if key not in spec]
+    if missing:
+        raise ScenarioError("%s: a configuration parameter needs %s" % (where, ", ".join(missing)))
+    parameter = Parameter(*(config_text(spec[key], "%s.%s" % (where, key)) for key in CONFIG_PARAMETER_KEYS))
+    problem = parameter.problem()
+    if problem:
+        raise ScenarioError("%s: %s" % (where, problem))
+    return parameter
+
+
+def kafka_configuration(spec, where):
+    """The default parameters, with the scenario's ``config_parameters`` added (one named as a default one replaces it),
+    each at its default value but those ``configs`` sets."""
+    parameters = {parameter.name: parameter for parameter in DEFAULT_KAFKA_PARAMETERS}
+    extra = spec.get("config_parameters") or []
+    if not isinstance(extra, list):
+        raise ScenarioError("%s.config_parameters: give a list of parameters" % where)
+    for index, parameter_spec in enumerate(extra):
+        parameter = config_parameter(parameter_spec, "%s.config_parameters[%d]" % (where, index))
+        parameters[parameter.name] = parameter
+    values = {}
+    for name, value in check_keys(spec.get("configs") or {}, tuple(parameters), where + ".configs").items():
+        values[name] = config_text(value, "%s.configs.%s" % (where, name))
+        if not parameters[name].accepts(values[name]):
+            raise ScenarioError("%s.configs: %s is not within the valid_values of %s (%s)" % (where, values[name], name, parameters[name].valid_values))
+    return Configuration(parameters.values(), values)
+
+
 def task_id_for(instance_id, serial):
     """Stable 32-hex task IDs, shaped like the cloud's, so the same scenario always yields the same IDs."""
     return hashlib.sha256(("%s/%d" % (instance_id, serial)).encode()).hexdigest()[:32]
@@ -169,11 +211,15 @@ class Task:
         return current
 
     def delete(self, now, keep_listed):
-        """Gone from list and show, or (keep_listed) still there with status DELETED from now on."""
-        if not keep_listed:
-            self.vanished = True
-        elif self.entry_at(now)[1] != "DELETED":
+        """Gone from list and show, or (keep_listed) still there with status DELETED from now on. Either way its timeline
+        ends DELETED now, so that a task deleted while it ran never counts as succeeded (its change is never applied)."""
+        self.vanished = not keep_listed
+        if self.entry_at(now)[1] != "DELETED":
             self.timeline = [entry for entry in self.timeline if entry[0] <= now] + [(now, "DELETED")]
+
+    def outcome_at(self, now):
+        """The first final status the task reached by `now`, or None while it has not ended."""
+        return next((status for at, status in self.timeline if status in FINAL_STATUSES and at <= now), None)
 
     def to_api(self, now, clock):
         changed_at, status = self.entry_at(now)
@@ -233,7 +279,7 @@ class Task:
 
 
 class Instance:
-    KEYS = ("id", "engine", "status", "status_timeline", "tasks", "generate", "deleted_after")
+    KEYS = ("id", "engine", "status", "status_timeline", "tasks", "generate", "deleted_after", "configs", "config_parameters")
     GENERATE_KEYS = ("count", "name", "status", "created_offset", "interval", "duration", "params", "user_name", "user_id")
 
     def __init__(self, spec, defaults, clock, where):
@@ -252,6 +298,10 @@ class Instance:
             self.status_timeline = instance_timeline(spec["status_timeline"], where + ".status_timeline")
         else:
             self.status_timeline = [(0.0, check_instance_status(spec.get("status", "RUNNING"), where + ".status"))]
+        if self.engine != "kafka" and ("configs" in spec or "config_parameters" in spec):
+            raise ScenarioError("%s: configs and config_parameters are for a Kafka instance (the configs calls exist for Kafka only)" % where)
+        # None for another engine: its configs calls do not exist.
+        self.configuration = kafka_configuration(spec, where) if self.engine == "kafka" else None
         self.spec = spec
         self.defaults = defaults
         self.clock = clock
@@ -436,7 +486,11 @@ def load_scenario_text(text, where="scenario"):
     try:
         return json.loads(text)
     except ValueError:
-        import yaml  # pylint: disable=import-outside-toplevel
+        try:
+            import yaml  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise ScenarioError("%s is not JSON, and reading YAML needs PyYAML: run the emulator with the Python that runs"
+                                " ansible-core (it brings PyYAML), or give a JSON scenario" % where) from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as error:

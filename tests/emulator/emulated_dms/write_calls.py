@@ -6,7 +6,8 @@ Paths, request bodies and answers follow the official SDK's models (huaweiclouds
 huaweicloudsdkrocketmq 3.1.219): ModifyInstanceConfigs, ResizeEngineInstance and BatchRestartOrDeleteInstances.
 Each accepted call creates a task on the instance and may move the instance's status (both as the scenario's
 ``write_tasks`` say); a call while the instance is not RUNNING, or while another of its tasks is CREATED or EXECUTING,
-is refused, as the cloud refuses it.
+is refused, as the cloud refuses it. A configuration change must name parameters the instance has, with values within
+their valid_values; its values apply to the instance's configuration once its task succeeds (configs.py).
 """
 
 from __future__ import annotations
@@ -24,16 +25,25 @@ NOT_RUNNING = (400, "DMS.00400026", "This operation is not allowed due to the in
 JOB_RUNNING = (400, "DMS.00400017", "Job task is still running.")
 # A guess: the cloud's code for a malformed write body is not documented.
 BAD_BODY = (400, "DMS.00400000", "Invalid request body: %s")
+# A guess: the cloud's answers to a configuration change naming a parameter the instance does not have, or a value
+# outside a parameter's valid_values, are not documented (code and messages invented).
+UNKNOWN_CONFIG = (400, "DMS.00400000", "Invalid parameter: the instance has no configuration parameter %s.")
+CONFIG_VALUE_REFUSED = (400, "DMS.00400000", "Invalid value %s for parameter %s: valid values are %s.")
 # The engine segment of the resize path: RocketMQ also answers to its old name.
 RESIZE_ENGINES = {"kafka": "kafka", "rabbitmq": "rabbitmq", "rocketmq": "rocketmq", "reliability": "rocketmq"}
 RESIZE_TYPES = {"storage": ("new_storage_space",), "horizontal": ("new_broker_num", "new_storage_space"), "vertical": ("new_product_id",)}
-# A guess at which Kafka parameters apply without a restart; the answer counts them apart from the static ones.
-DYNAMIC_KAFKA_CONFIGS = ("min.insync.replicas", "message.max.bytes", "unclean.leader.election.enable", "max.connections.per.ip",
-                         "connections.max.idle.ms")
 
 
 class BadBody(ValueError):
     """The request body is not what the call takes; the message says what is wrong."""
+
+
+class RefusedConfig(ValueError):
+    """A configuration change the instance's parameters do not allow; ``answer`` is the error answer."""
+
+    def __init__(self, answer):
+        super().__init__(answer[2])
+        self.answer = answer
 
 
 def answer(scenario, kind, params, request, request_id):
@@ -54,13 +64,17 @@ def answer(scenario, kind, params, request, request_id):
     if kind == "resize" and RESIZE_ENGINES.get(params["engine"]) != instance.engine:
         return error_reply(*NO_SUCH_INSTANCE)  # no instance of that engine has this ID
     try:
-        task_params, reply_fields = (modify_configs if kind == "modify_configs" else resize)(body)
+        task_params, reply_fields = modify_configs(body, instance.configuration) if kind == "modify_configs" else resize(body)
     except BadBody as problem_text:
         return bad_body(problem_text)
+    except RefusedConfig as refused_config:
+        return error_reply(*refused_config.answer)
     refused = refusal(instance)
     if refused:
         return error_reply(*refused)
     task = start_task(scenario, kind, instance, task_params)
+    if kind == "modify_configs":
+        instance.configuration.apply_on_success(task, task_params["static_configs"] + task_params["dynamic_configs"])
     return json_reply(200, dict({"job_id": task.id}, **reply_fields))
 
 
@@ -100,17 +114,34 @@ def start_task(scenario, kind, instance, task_params):
     return task
 
 
-def modify_configs(body):
-    """ModifyInstanceConfigsReq: {"kafka_configs": [{"name", "value"}]}; the answer counts dynamic and static parameters."""
+def modify_configs(body, configuration):
+    """ModifyInstanceConfigsReq: {"kafka_configs": [{"name", "value"}]}, each a parameter of the instance with a value
+    within its valid_values; the answer counts dynamic and static parameters as the configs read's config_type says."""
     configs = body.get("kafka_configs") if isinstance(body, dict) else None
     if not isinstance(configs, list) or not configs:
         raise BadBody("kafka_configs must be a non-empty list")
     for config in configs:
         if not isinstance(config, dict) or not all(isinstance(config.get(key), str) and config[key] for key in ("name", "value")):
             raise BadBody("each of kafka_configs needs a name and a value, both strings")
-    dynamic = [config for config in configs if config["name"] in DYNAMIC_KAFKA_CONFIGS]
-    static = [config for config in configs if config["name"] not in DYNAMIC_KAFKA_CONFIGS]
+    for config in configs:
+        refused = config_refusal(configuration, config["name"], config["value"])
+        if refused:
+            raise RefusedConfig(refused)
+    dynamic = [config for config in configs if configuration.parameter(config["name"]).config_type == "dynamic"]
+    static = [config for config in configs if configuration.parameter(config["name"]).config_type != "dynamic"]
     return {"static_configs": static, "dynamic_configs": dynamic}, {"dynamic_config": len(dynamic), "static_config": len(static)}
+
+
+def config_refusal(configuration, name, value):
+    """The error answer to setting parameter ``name`` to ``value`` on this configuration, or None when it may be set."""
+    parameter = configuration.parameter(name)
+    if parameter is None:
+        status, code, message = UNKNOWN_CONFIG
+        return status, code, message % name
+    if not parameter.accepts(value):
+        status, code, message = CONFIG_VALUE_REFUSED
+        return status, code, message % (value, name, parameter.valid_values)
+    return None
 
 
 def resize(body):

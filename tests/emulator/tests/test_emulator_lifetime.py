@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 from ansible_collections.hwcloud.dms.tests.emulator.harness import Emulator
@@ -46,3 +48,15 @@ def test_stop_ends_the_emulator(tmp_path):
     with Emulator(SCENARIO, tmp_path) as emulator:
         pid = emulator.process.pid
     assert emulator.process.returncode is not None and not alive(pid)
+
+
+def test_a_yaml_scenario_without_pyyaml_is_refused_in_a_sentence_not_a_traceback():
+    """As a user starts it with a Python that has no PyYAML (a system python3 beside a venv's ansible-core)."""
+    emulator_folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    without_yaml = ("import sys; sys.modules['yaml'] = None; sys.path.insert(0, sys.argv[1]);"
+                    " from emulated_dms.server import main; sys.exit(main(['--scenario', sys.argv[2], '--port', '0']))")
+    completed = subprocess.run([sys.executable, "-c", without_yaml, emulator_folder, os.path.join(emulator_folder, "scenarios", "demo.yaml")],
+                               capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.startswith("dms_emulator: cannot load ") and "reading YAML needs PyYAML" in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr
