@@ -352,9 +352,10 @@ def release(session: nox.Session) -> None:
 
         def galaxy_importer():
             """galaxy-importer"""
-            # flake8 and ansible-lint on; any finding fails (ansible-test would run only in a container).
+            # flake8 on; any finding fails. ansible-lint runs in the lint session, with the stricter production profile;
+            # ansible-test would run only in a container.
             config = here.root / "galaxy-importer.cfg"
-            config.write_text("[galaxy-importer]\nRUN_FLAKE8 = True\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n")
+            config.write_text("[galaxy-importer]\nRUN_FLAKE8 = True\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = False\n")
             log = session.run("python", "-m", "galaxy_importer.main", str(here.tarball), silent=True,
                               env={"GALAXY_IMPORTER_CONFIG": str(config)})
             findings = [line for line in log.splitlines() if re.match(r"(WARNING|ERROR):", line)]

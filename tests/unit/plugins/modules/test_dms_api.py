@@ -16,7 +16,7 @@ from ansible_collections.hwcloud.dms.plugins.modules import dms_api
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeClock
-from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply, ScriptedServer
+from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
 
 MODULE = dms_api  # the module run_main runs
 
@@ -29,14 +29,6 @@ CONFIGS_PATH = "/v2/%s/instances/%s/configs" % (PROJECT, INSTANCE)
 CONFIGS = {"kafka_configs": [{"name": "log.retention.hours", "value": "72"}]}
 INSTANCE_PATH = "/v2/%s/instances/%s" % (PROJECT, INSTANCE)
 BUSY = Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-busy"})
-
-
-@pytest.fixture(name="server")
-def server_fixture(monkeypatch):
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with ScriptedServer() as server:
-        yield server
 
 
 @pytest.fixture(name="call_api")

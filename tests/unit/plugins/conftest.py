@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures shared by the client and HTTP tests."""
+"""Fixtures shared by the tests of the client, the HTTP client and the modules."""
 
 from __future__ import annotations
 
