@@ -22,8 +22,8 @@ ASKED = {"log.retention.hours": 168, "auto.create.groups.enable": False, "min.in
 SHORT = [[0, "CREATED"], [0.5, "EXECUTING"], [2, "SUCCESS"]]
 
 
-def configs_scenario(timeline=SHORT, **extra):
-    return scenario(write_tasks={"modify_configs": {"timeline": timeline}}, **extra)
+def configs_scenario(timeline=None, **extra):
+    return scenario(write_tasks={"modify_configs": {"timeline": timeline or SHORT}}, **extra)
 
 
 def configure(title, **options):
