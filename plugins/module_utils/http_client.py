@@ -51,6 +51,8 @@ REQUEST_ID_HEADERS = ("X-Request-Id", "X-IAM-Trace-Id")
 CONNECTION_NOT_MADE = ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
 # How a refused certificate reads in ssl's reason code and message, and in pyOpenSSL's message.
 CERTIFICATE_REFUSED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
+# How OpenSSL names a handshake answered by something that is not TLS (a plain HTTP server).
+NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE")
 
 
 def backoff_delay(attempt, rng, base=BACKOFF_BASE, cap=BACKOFF_CAP):
@@ -241,6 +243,9 @@ class HttpClient:
             reason = redact(_reason(exc), secrets)
             if _certificate_problem(exc):
                 raise TransportError("TLS error (is ca_path the CA of this endpoint?): %s" % reason, method, where) from None
+            if _not_tls(exc):
+                raise TransportError("TLS error: the endpoint does not answer TLS on this port (is it an http:// endpoint, or another"
+                                     " port?): %s" % reason, method, where) from None
             raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc, attempt_phase())) from None
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
@@ -324,6 +329,18 @@ def _certificate_problem(exc):
         if isinstance(exc, ssl.SSLError) and exc.library in ("PEM", "X509"):  # ca_path is not a CA bundle
             return True
         if CERTIFICATE_REFUSED.search(str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _not_tls(exc):
+    """Whether the TLS handshake got an answer that is no TLS at all, as from a plain HTTP port: the same on every try.
+
+    OpenSSL names it WRONG_VERSION_NUMBER (before 3.2) or RECORD_LAYER_FAILURE, anywhere in the cause chain.
+    """
+    while exc is not None:
+        if isinstance(exc, ssl.SSLError) and exc.reason in NOT_TLS_REASONS:
             return True
         exc = exc.__cause__ or exc.__context__
     return False

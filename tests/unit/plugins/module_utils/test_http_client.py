@@ -986,6 +986,16 @@ REFUSED_CERTIFICATES = {
 }
 
 
+def test_https_to_a_plain_http_port_is_final_and_names_the_scheme(server):
+    server.replies.extend([OK] * 6)
+    https_url = server.url.replace("http://", "https://")
+    with pytest.raises(TransportError) as caught:
+        make_http(FakeClock(), max_retries=5).request("GET", https_url + PATH)
+    message = str(caught.value)
+    assert "TLS error: the endpoint does not answer TLS on this port (is it an http:// endpoint, or another port?)" in message, message
+    assert not isinstance(caught.value, RetriesExhausted)
+
+
 @pytest.mark.parametrize("options, explanation", REFUSED_CERTIFICATES.values(), ids=list(REFUSED_CERTIFICATES))
 def test_a_certificate_problem_is_final_and_points_at_ca_path(tmp_path, tls_server, options, explanation):
     fake = FakeClock()
