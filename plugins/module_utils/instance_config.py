@@ -48,12 +48,15 @@ class Parameter(namedtuple("Parameter", ["name", "value", "valid_values", "confi
 def read_parameters(body):
     """The parameters a configs read answered, by name in the order listed.
 
-    An answer of another shape (no ``kafka_configs`` list, an entry without a string name and value, a name listed twice)
-    is a MalformedAnswerError saying what is off, never an instance without parameters.
+    An answer of another shape (no ``kafka_configs`` list, an empty one, an entry without a string name and value, a name
+    listed twice) is a MalformedAnswerError saying what is off, never an instance without parameters.
     """
     entries = body.get("kafka_configs") if isinstance(body, dict) else None
     if not isinstance(entries, list):
         raise MalformedAnswerError("the configs read answered without a 'kafka_configs' list: %s" % shown_body(body))
+    if not entries:
+        # A Kafka instance always has parameters: an empty list says nothing about which it has.
+        raise MalformedAnswerError("the configs read answered an empty 'kafka_configs' list")
     parameters = {}
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("value"), str):

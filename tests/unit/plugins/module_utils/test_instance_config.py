@@ -71,13 +71,10 @@ def test_fields_beside_name_and_value_may_be_missing():
     assert (parameter.valid_values, parameter.config_type) == (None, None)
 
 
-def test_an_empty_list_is_an_instance_without_parameters():
-    assert read_parameters({"kafka_configs": []}) == {}
-
-
 @pytest.mark.parametrize("body, says", [
     ({"configs": []}, "without a 'kafka_configs' list: {'configs': []}"),
     ({"kafka_configs": {"name": "x", "value": "1"}}, "without a 'kafka_configs' list"),
+    ({"kafka_configs": []}, "an empty 'kafka_configs' list"),
     (None, "without a 'kafka_configs' list: null"),
     (["kafka_configs"], "without a 'kafka_configs' list"),
     ({"kafka_configs": [{"name": "x"}]}, "a parameter without a string name and value: {'name': 'x'}"),
@@ -85,7 +82,7 @@ def test_an_empty_list_is_an_instance_without_parameters():
     ({"kafka_configs": [{"name": None, "value": "1"}]}, "a parameter without a string name and value"),
     ({"kafka_configs": ["x=1"]}, "a parameter without a string name and value: x=1"),
     ({"kafka_configs": [{"name": "x", "value": "1"}, {"name": "x", "value": "2"}]}, "answered parameter x twice"),
-], ids=["no list", "a dict", "no body", "a list body", "no value", "value not a string", "no name", "not an object", "twice"])
+], ids=["no list", "a dict", "empty", "no body", "a list body", "no value", "value not a string", "no name", "not an object", "twice"])
 def test_an_answer_of_another_shape_is_refused_never_read_as_no_parameters(body, says):
     with pytest.raises(MalformedAnswerError) as caught:
         read_parameters(body)
