@@ -6,7 +6,8 @@
 # Needs python3 and the package index: the tools live in their own venv, .venv/docsite, reused while the pins of
 # tests/requirements/docsite.txt are unchanged (DOCSITE_VENV names a venv that already holds them instead: the
 # docsite session of noxfile.py passes its own). The plugin pages come from the plugins' own docs, the
-# guides from docs/docsite/extra-docs.yml and docs/docsite/rst/, the links from docs/docsite/links.yml.
+# guides from docs/docsite/extra-docs.yml and docs/docsite/rst/ (the recipes and the event source's page rendered from
+# docs/recipes.md and docs/eda.md by tests/tooling/render_docsite_guides.py), the links from docs/docsite/links.yml.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,6 +34,8 @@ tar -C "$ROOT" --exclude=./.git --exclude='./.venv*' --exclude=./.nox --exclude=
     --exclude=__pycache__ -cf - . | tar -C "$COLLECTION" -xf -
 export ANSIBLE_COLLECTIONS_PATH="$WORK/collections"
 
+# The guides written in Markdown are on the site as rendered into docs/docsite/rst/: a stale page fails the build.
+python3 "$COLLECTION/tests/tooling/render_docsite_guides.py" --check
 # links.yml, extra-docs.yml and the guides' labels and references, then the plugin docs.
 antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs self "$COLLECTION"
 mkdir -m 700 "$WORK/site"

@@ -1,6 +1,7 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The playbooks of the docs run as written: every YAML block of docs/recipes.md, and the README's Use play.
+The docsite's recipes page shows those very blocks.
 
 Each runs with ``ansible-playbook -i localhost,`` and nothing else on its command line but the instance ID, as a
 reader would run it; the connection comes from the environment variables the docs name, pointed at the emulator.
@@ -12,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import yaml
@@ -23,11 +25,17 @@ from ansible_collections.hwcloud.dms.tests.functional.conftest import (
 
 DOCS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
+# A YAML code block of an RST page: its indented (or empty) lines.
+RST_YAML_BLOCK = re.compile(r"^\.\. code-block:: yaml\n\n((?:(?: {4}.*)?\n)+)", re.MULTILINE)
+
+
+def read(relative_path):
+    with open(os.path.join(DOCS, relative_path), encoding="utf-8") as handle:
+        return handle.read()
 
 
 def yaml_blocks(relative_path):
-    with open(os.path.join(DOCS, relative_path), encoding="utf-8") as handle:
-        return [yaml.safe_load(block) for block in YAML_BLOCK.findall(handle.read())]
+    return [yaml.safe_load(block) for block in YAML_BLOCK.findall(read(relative_path))]
 
 
 RECIPES = yaml_blocks("docs/recipes.md")
@@ -61,6 +69,12 @@ def run_as_written(tmp_path, emulator, plays, name, kafka_id=INSTANCE_ID):
 
 def test_the_recipes_play_names_its_connection_and_the_region():
     assert PLAY["connection"] == "local" and PLAY["module_defaults"]["group/hwcloud.dms.dms"] == {"region": REGION}
+
+
+def test_the_docsite_shows_the_recipes_as_they_run():
+    """docs/docsite/rst/recipes.rst is rendered from docs/recipes.md: its YAML must stay the text these tests run."""
+    shown = [textwrap.dedent(block.rstrip("\n") + "\n") for block in RST_YAML_BLOCK.findall(read("docs/docsite/rst/recipes.rst"))]
+    assert shown == YAML_BLOCK.findall(read("docs/recipes.md"))
 
 
 @pytest.mark.parametrize("tasks", RECIPE_TASKS, ids=recipe_id)
