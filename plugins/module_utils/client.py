@@ -17,9 +17,9 @@ from typing import Protocol
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import path_segment
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ConfigurationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, NotFoundError,
+    NETWORK_ACCESS, ConfigurationError, EndpointNotFoundError, IncompleteListingError, MalformedIdError, NotFoundError, RetriesExhausted,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient, url_origin
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import created_before, newest_first, normalize_task, to_api_time
 
@@ -222,14 +222,17 @@ def task_count(body):
 
 
 class DmsClient:
-    """One client per plugin run: one HTTP session, the project ID looked up at most once."""
+    """One client per plugin run: one HTTP session, the project ID looked up at most once.
 
-    def __init__(self, settings, http=None):
+    ``on_retry`` goes to the HttpClient it builds (see HttpClient; an ``http`` given is used as it is); None is silent.
+    """
+
+    def __init__(self, settings, http=None, on_retry=None):
         self._settings = settings
         self._project_id = settings.project_id
         self.http = http or HttpClient(
             make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
-            validate_certs=settings.validate_certs, ca_path=settings.ca_path,
+            validate_certs=settings.validate_certs, ca_path=settings.ca_path, on_retry=on_retry,
         )
 
     @property
@@ -330,14 +333,29 @@ class DmsClient:
 
     def _lookup_project_id(self, deadline):
         region = self._settings.region
-        body = self.http.request("GET", self._settings.iam_endpoint + "/v3/projects", [("name", region)], None, deadline,
-                                 expect=_project_list_answer)
+        iam_endpoint = self._settings.iam_endpoint
+        try:
+            body = self.http.request("GET", iam_endpoint + "/v3/projects", [("name", region)], None, deadline, expect=_project_list_answer)
+        except RetriesExhausted as error:
+            if error.hint is None:  # IAM answered, if only with errors: its host, so the region, exists
+                raise
+            # The region builds the IAM host: one that never answers is most often a misspelt region, or another cloud.
+            raise error.with_hint("no HTTP answer came from the IAM endpoint %s, asked for the project ID of region '%s': %s; check also %s"
+                                  % (url_origin(iam_endpoint), region, _project_lookup_fixes(region), NETWORK_ACCESS)) from None
         projects = [project for project in body["projects"] if project.get("name", region) == region and project.get("id")]
-        if len(projects) != 1:
-            raise ConfigurationError(
-                "could not find the project ID of region %s through IAM (%s project%s matched); set project_id"
-                % (region, len(projects), "" if len(projects) == 1 else "s"))
+        if not projects:
+            raise ConfigurationError("could not find the project ID of region '%s' through IAM at %s (0 projects matched): %s"
+                                     % (region, url_origin(iam_endpoint), _project_lookup_fixes(region)))
+        if len(projects) > 1:
+            raise ConfigurationError("could not find the project ID of region '%s' through IAM at %s (%d projects matched): set project_id"
+                                     % (region, url_origin(iam_endpoint), len(projects)))
         return str(projects[0]["id"])
+
+
+def _project_lookup_fixes(region):
+    """What mends a project lookup that found nothing, most likely first: the region, the cloud, or no lookup at all."""
+    return ("check that region '%s' is spelled right; for another cloud set cloud, or endpoint and"
+            " iam_endpoint; or set project_id" % region)
 
 
 def _shifted(moment, delta):

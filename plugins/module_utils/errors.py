@@ -20,6 +20,8 @@ INSTANCE_NOT_FOUND = "DMS.00404022"
 # 400 answers that refuse one of our IDs, and the option that carried it.
 MALFORMED_ID_CODES = {"DMS.00400070": "task_id", "DMS.00400030": "instance_id"}
 SERVER_ERROR_STATUSES = frozenset((500, 502, 503, 504))
+# What stands between a host that never answers and the machine that asks, for the hints that name what to check.
+NETWORK_ACCESS = "the network access from where this task runs (proxy settings HTTP_PROXY, HTTPS_PROXY, NO_PROXY; firewall)"
 
 
 class DmsError(Exception):
@@ -44,6 +46,7 @@ class TransportError(DmsError):
     def __init__(self, message, method=None, path=None):
         self.method = method
         self.path = path  # scheme://host/path: which endpoint could not be reached matters here
+        self.reason = message
         super().__init__("%s %s: %s" % (method, path, message) if method else message)
 
 
@@ -127,12 +130,22 @@ class MalformedIdError(ApiError):
 
 
 class RetriesExhausted(DmsError):
-    """A transient failure persisted through every retry, or the caller's deadline came first."""
+    """A transient failure persisted through every retry, or the caller's deadline came first.
 
-    def __init__(self, last_error, attempts):
+    ``hint`` says what to check, where the failures point at the configuration or the network rather than at the
+    service: when no attempt ever got an HTTP answer (see http_client.unreachable_hint).
+    """
+
+    def __init__(self, last_error, attempts, hint=None):
         self.last_error = last_error
         self.attempts = attempts
-        super().__init__("gave up after %d attempt%s: %s" % (attempts, "" if attempts == 1 else "s", last_error))
+        self.hint = hint
+        message = "gave up after %d attempt%s: %s" % (attempts, "" if attempts == 1 else "s", last_error)
+        super().__init__("%s; %s" % (message, hint) if hint else message)
+
+    def with_hint(self, hint):
+        """The same failure, saying ``hint`` instead: for a caller that knows better what the URL was for."""
+        return RetriesExhausted(self.last_error, self.attempts, hint)
 
 
 class UnsafeToRetryError(DmsError):

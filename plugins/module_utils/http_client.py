@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    FLOW_CONTROL_CODES, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError, UnsafeToRetryError,
-    classify_api_error,
+    FLOW_CONTROL_CODES, NETWORK_ACCESS, ApiError, EndpointNotFoundError, MalformedAnswerError, RetriesExhausted, TransportError,
+    UnsafeToRetryError, classify_api_error,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.redaction import redact, secret_forms
 from ansible_collections.hwcloud.dms.plugins.module_utils.send_tracking import (
@@ -115,15 +115,18 @@ class HttpAnswer(namedtuple("HttpAnswer", ["status", "request_id", "body", "erro
 class _Transient(Exception):
     """One failed attempt that may succeed if tried again; ``unsent`` when it certainly never reached the service.
 
-    ``answer`` is the HttpAnswer behind it, for callers that read any answer; None when there was no answer."""
+    ``answer`` is the HttpAnswer behind it, for callers that read any answer; None when there was no answer.
+    ``unanswered`` when the attempt went out and no HTTP answer came back (the connection failed, timed out or was dropped).
+    """
 
-    def __init__(self, error, retry_after=None, throttled=False, unsent=False, answer=None):
+    def __init__(self, error, retry_after=None, throttled=False, unsent=False, answer=None, unanswered=False):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
         self.throttled = throttled
         self.unsent = unsent
         self.answer = answer
+        self.unanswered = unanswered
 
     def give_up(self, error):
         """The end of retrying with ``error`` (the wrapped failure): the answer carrying it, or the error raised."""
@@ -137,14 +140,20 @@ class HttpClient:
 
     Safe to use from a few threads at once: ``calls`` is counted under a lock, and the session it makes keeps no
     cookies, the only state of a requests session that its requests change (the connection pool has its own locks).
+
+    ``on_retry(note)``, when given, is called before each pause between two attempts, in the thread that sends the
+    request (several at once when a listing fetches pages in parallel), with one line of plain text: the method and
+    URL (never the query), which attempt of how many failed and why (a transport error's reason, or the HTTP status and
+    error code: never a header, nor a message an answer carried), and the pause in seconds. What it raises ends the request.
     """
 
     def __init__(self, auth, request_timeout=30.0, max_retries=5, validate_certs=True, ca_path=None,
-                 session=None, clock=SYSTEM_CLOCK):
+                 session=None, clock=SYSTEM_CLOCK, on_retry=None):
         self._auth = auth
         self._request_timeout = request_timeout
         self._max_retries = max_retries
         self._clock = clock
+        self._on_retry = on_retry
         if session is None:
             if requests is None:
                 raise TransportError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
@@ -179,7 +188,7 @@ class HttpClient:
         return self._with_retries(
             lambda: self._attempt(method, url, list(params or ()), headers or {}, deadline, timeout or self._request_timeout, payload,
                                   lambda response, secrets: self._read(response, method, url, secrets, expect)),
-            deadline, self._max_retries if retries is None else retries, write)
+            method, url, deadline, self._max_retries if retries is None else retries, write)
 
     def call(self, method, url, params=(), headers=None, body=None, write=False, accepted=None, deadline=None):
         """Send METHOD url?params (with ``body`` as JSON) and return the HttpAnswer, whatever its status.
@@ -193,10 +202,11 @@ class HttpClient:
         return self._with_retries(
             lambda: self._attempt(method, url, list(params or ()), headers or {}, deadline, self._request_timeout, payload,
                                   lambda response, secrets: self._read_any(response, method, url, secrets, accepted)),
-            deadline, self._max_retries, write)
+            method, url, deadline, self._max_retries, write)
 
-    def _with_retries(self, attempt_once, deadline, max_retries, write):
+    def _with_retries(self, attempt_once, method, url, deadline, max_retries, write):
         attempt = 0
+        every_attempt_unanswered = True
         while True:
             try:
                 return attempt_once()
@@ -204,8 +214,11 @@ class HttpClient:
                 if write and not failure.unsent:
                     return failure.give_up(UnsafeToRetryError(failure.error))
                 attempt += 1
+                every_attempt_unanswered = every_attempt_unanswered and failure.unanswered
+                # A host that never answered points at the endpoint or the network, not at the service: say what to check.
+                hint = unreachable_hint(url) if every_attempt_unanswered else None
                 if attempt > max_retries:
-                    return failure.give_up(RetriesExhausted(failure.error, attempt))
+                    return failure.give_up(RetriesExhausted(failure.error, attempt, hint))
                 pause = backoff_delay(attempt - 1, self._clock.random)
                 if failure.retry_after is not None:
                     pause = min(failure.retry_after, MAX_RETRY_AFTER)
@@ -213,7 +226,9 @@ class HttpClient:
                     # Throttling answers carry no Retry-After; the cloud's advice is to come back after a few seconds.
                     pause = max(pause, THROTTLED_MIN_PAUSE)
                 if deadline is not None and self._clock.monotonic() + pause >= deadline:
-                    return failure.give_up(RetriesExhausted(failure.error, attempt))
+                    return failure.give_up(RetriesExhausted(failure.error, attempt, hint))
+                if self._on_retry is not None:
+                    self._on_retry(retry_note(method, url, attempt, max_retries + 1, failure.error, pause))
                 self._clock.sleep(pause)
 
     def _attempt(self, method, url, params, headers, deadline, timeout, payload, read):
@@ -246,7 +261,7 @@ class HttpClient:
             if _not_tls(exc):
                 raise TransportError("TLS error: the endpoint does not answer TLS on this port (is it an http:// endpoint, or another"
                                      " port?): %s" % reason, method, where) from None
-            raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc, attempt_phase())) from None
+            raise _Transient(TransportError(reason, method, where), unsent=_never_sent(exc, attempt_phase()), unanswered=True) from None
         except requests.exceptions.RequestException as exc:
             # e.g. requests rejects a header value and quotes it in its message: a token with a stray newline.
             raise TransportError(redact(_reason(exc), secrets), method, where) from None
@@ -312,8 +327,31 @@ def url_path(url):
 
 def url_location(url):
     """scheme://host[:port]/path of a URL, for transport error messages: never the query (noise) nor user:password@."""
+    return url_origin(url) + urlsplit(url).path
+
+
+def url_origin(url):
+    """scheme://host[:port] of a URL: what an endpoint option sets, never user:password@."""
     parts = urlsplit(url)
-    return "%s://%s%s" % (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
+    return "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])
+
+
+def unreachable_hint(url):
+    """What to check when no attempt at ``url`` ever got an HTTP answer (timeouts, refused or dropped connections, an
+    unknown name): the scheme, host and port that were tried, the options that make them, and the network."""
+    return "no HTTP answer came from %s: check endpoint (its scheme and port) or the region it is built from, and %s" % (
+        url_origin(url), NETWORK_ACCESS)
+
+
+def retry_note(method, url, attempt, attempts, error, pause):
+    """What on_retry is told before a pause (see HttpClient): the URL without its query, and the error's reason (masked
+    like every message) or its status and error code; never a header, nor an error message a gateway may fill with what it
+    was sent."""
+    if isinstance(error, ApiError):
+        failed = "HTTP %s%s" % (error.status, " " + error.error_code if error.error_code else "")
+    else:
+        failed = error.reason
+    return "%s %s: attempt %d of %d failed (%s); trying again in %.1f s" % (method, url_location(url), attempt, attempts, failed, pause)
 
 
 def _certificate_problem(exc):

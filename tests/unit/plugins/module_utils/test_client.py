@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from itertools import islice
@@ -21,7 +22,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
     ApiError, AuthenticationError, ConfigurationError, EndpointNotFoundError, IncompleteListingError, InstanceNotFoundError,
     MalformedAnswerError, MalformedIdError, RetriesExhausted, UnsafeToRetryError,
 )
-from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import THROTTLED_MIN_PAUSE, HttpClient
+from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import THROTTLED_MIN_PAUSE, HttpClient, unreachable_hint
 from ansible_collections.hwcloud.dms.plugins.module_utils.options import connection_settings
 from ansible_collections.hwcloud.dms.tests.unit.fakes import FakeClock
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
@@ -533,6 +534,88 @@ def test_project_lookup_needs_exactly_one_match(server, projects):
     message = str(caught.value)
     assert REGION in message and "project_id" in message and "%d project" % len(projects) in message
     assert server.paths() == ["/v3/projects"]  # nothing sent to DMS without a project
+
+
+def test_no_project_of_the_region_names_the_likely_fixes(server):
+    serve_iam_and_dms(server, [{"id": "sub", "name": "xx-west-9_sub"}])
+    client = make_client(server, project_id=None, region="xx-west-9", iam_endpoint=server.url)
+    with pytest.raises(ConfigurationError) as caught:
+        client.project_id()
+    assert str(caught.value) == (
+        "could not find the project ID of region 'xx-west-9' through IAM at %s (0 projects matched): check that region 'xx-west-9' is"
+        " spelled right; for another cloud set cloud, or endpoint and iam_endpoint; or set project_id" % server.url)
+
+
+def test_two_projects_of_the_region_ask_for_project_id_only(server):
+    serve_iam_and_dms(server, [{"id": "a", "name": REGION}, {"id": "b", "name": REGION}])
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server, project_id=None, region=REGION, iam_endpoint=server.url).project_id()
+    assert str(caught.value) == (
+        "could not find the project ID of region '%s' through IAM at %s (2 projects matched): set project_id" % (REGION, server.url))
+
+
+def iam_fixes(iam_origin, region):
+    return ("no HTTP answer came from the IAM endpoint %s, asked for the project ID of region '%s': check that region '%s' is spelled right;"
+            " for another cloud set cloud, or endpoint and iam_endpoint; or set project_id; check also the network access from where this"
+            " task runs (proxy settings HTTP_PROXY, HTTPS_PROXY, NO_PROXY; firewall)" % (iam_origin, region, region))
+
+
+def test_an_iam_host_that_does_not_resolve_names_the_region_used_and_the_likely_fixes(server, monkeypatch):
+    """A misspelt region builds an IAM host that does not exist: the message says so, not only "set project_id"."""
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "iam.xx-west-9.myhuaweicloud.com":  # no real DNS lookup: it may be slow or absent here
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    clock = FakeClock()
+    client = make_client(server, clock=clock, project_id=None, region="xx-west-9", max_retries=2)
+    with pytest.raises(RetriesExhausted) as caught:
+        client.get_task(INSTANCE, "task-00001")
+    error = caught.value
+    assert error.attempts == 3 and len(clock.sleeps) == 2 and "Name or service not known" in str(error.last_error)
+    assert str(error) == "gave up after 3 attempts: %s; %s" % (error.last_error, iam_fixes("https://iam.xx-west-9.myhuaweicloud.com", "xx-west-9"))
+    assert server.requests == []  # nothing sent to DMS without a project
+
+
+def test_an_iam_endpoint_that_never_answers_names_the_likely_fixes(server):
+    with socket.socket() as probe:  # a port that nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        iam_endpoint = "http://127.0.0.1:%d" % probe.getsockname()[1]
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, project_id=None, region=REGION, iam_endpoint=iam_endpoint + "/iam", max_retries=1).project_id()
+    assert "Connection refused" in str(caught.value.last_error)
+    assert caught.value.hint == iam_fixes(iam_endpoint, REGION)
+    assert server.requests == []
+
+
+def test_an_iam_that_answers_with_errors_gets_no_hint(server):
+    server.respond = lambda request: Reply(503, {"error": {"code": 503, "message": "busy"}}, {"X-IAM-Trace-Id": "iam-503"})
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, project_id=None, region=REGION, iam_endpoint=server.url, max_retries=1).project_id()
+    assert caught.value.hint is None and str(caught.value) == "gave up after 2 attempts: %s" % caught.value.last_error
+
+
+def test_the_dms_endpoint_that_never_answers_gets_the_general_hint(server):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        endpoint = "http://127.0.0.1:%d" % probe.getsockname()[1]
+    with pytest.raises(RetriesExhausted) as caught:
+        make_client(server, endpoint=endpoint, max_retries=1).get_task(INSTANCE, "task-00001")
+    assert caught.value.hint == unreachable_hint(endpoint)
+
+
+def test_on_retry_goes_to_the_http_client_the_client_builds(server):
+    notes = []
+    # Retry-After: 0, so that the client's own (real) clock pauses for nothing.
+    server.replies.extend([Reply(503, {"error_code": "DMS.00500000", "error_msg": "busy"}, {"Retry-After": "0"}),
+                           Reply(200, {"tasks": [api_task(1)]})])
+    client = DmsClient(client_settings(server, access_key=None, secret_key=None, auth_token="ATCLIENT-canary", max_retries=1),
+                       on_retry=notes.append)
+    assert client.get_task(INSTANCE, "task-00001")["id"] == "task-00001"
+    assert notes == ["GET %s%s/task-00001: attempt 1 of 2 failed (HTTP 503 DMS.00500000); trying again in 0.0 s" % (server.url, TASKS_PATH)]
 
 
 def test_given_project_id_means_no_iam_call(server):

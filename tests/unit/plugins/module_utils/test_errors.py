@@ -126,3 +126,26 @@ def test_failure_details_reach_through_retries_exhausted():
     assert failure_details(error) == expected
     assert failure_details(RetriesExhausted(error, 3)) == expected
     assert failure_details(RetriesExhausted(MalformedAnswerError("bad body"), 3)) == {}
+
+
+def test_transport_error_keeps_its_reason_apart():
+    error = TransportError("ConnectTimeout (timed out)", "GET", "https://dms.example/v2/p/tasks")
+    assert error.reason == "ConnectTimeout (timed out)"
+    assert str(error) == "GET https://dms.example/v2/p/tasks: ConnectTimeout (timed out)"
+
+
+def test_retries_exhausted_ends_with_its_hint():
+    last = TransportError("ConnectTimeout (timed out)", "GET", "https://dms.example/v2/p/tasks")
+    assert str(RetriesExhausted(last, 6)) == "gave up after 6 attempts: GET https://dms.example/v2/p/tasks: ConnectTimeout (timed out)"
+    hinted = RetriesExhausted(last, 6, "check endpoint")
+    assert str(hinted) == "gave up after 6 attempts: GET https://dms.example/v2/p/tasks: ConnectTimeout (timed out); check endpoint"
+    assert (hinted.last_error, hinted.attempts, hinted.hint) == (last, 6, "check endpoint")
+
+
+def test_with_hint_is_the_same_failure_saying_another_hint():
+    last = ApiError(503, "DMS.503", "busy", "req-6")
+    hinted = RetriesExhausted(last, 3, "check endpoint").with_hint("check region")
+    assert type(hinted) is RetriesExhausted  # pylint: disable=unidiomatic-typecheck
+    assert (hinted.last_error, hinted.attempts, hinted.hint) == (last, 3, "check region")
+    assert str(hinted).endswith("; check region") and "check endpoint" not in str(hinted)
+    assert failure_details(hinted)["request_id"] == "req-6"

@@ -33,7 +33,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import (
     BACKOFF_CAP, COLLECTION_VERSION, MAX_RETRY_AFTER, THROTTLED_MIN_PAUSE, USER_AGENT, HttpAnswer, HttpClient, backoff_delay, error_fields,
-    retry_after_seconds, url_location,
+    retry_after_seconds, unreachable_hint, url_location, url_origin,
 )
 from ansible_collections.hwcloud.dms.plugins.module_utils.signing import AkSkSigner, TokenAuth, canonical_query
 from ansible_collections.hwcloud.dms.tests.emulator.emulated_dms.certificates import write_certificates
@@ -788,6 +788,244 @@ def test_an_unknown_host_is_named_in_the_message(monkeypatch):
     with pytest.raises(RetriesExhausted) as caught:
         make_http(FakeClock(), max_retries=0).request("GET", url, [("start", "1"), ("limit", "100")])
     assert str(caught.value.last_error) == "GET %s: ConnectionError (%s)" % (url, not_found)
+
+
+# ------------------------------------------------------------------------------------------------
+# No HTTP answer ever: the final message says what to check
+
+
+def test_url_origin_is_scheme_host_and_port():
+    assert url_origin("https://dms.ap-southeast-1.myhuaweicloud.com/v2/p/tasks?start=1") == "https://dms.ap-southeast-1.myhuaweicloud.com"
+    assert url_origin("http://user:pass@127.0.0.1:8080/v2") == "http://127.0.0.1:8080"
+
+
+def test_the_unreachable_hint_names_the_origin_the_options_and_the_network():
+    assert unreachable_hint("https://dms.xx-west-9.myhuaweicloud.com/v2/p/tasks?start=1") == (
+        "no HTTP answer came from https://dms.xx-west-9.myhuaweicloud.com: check endpoint (its scheme and port) or the region it is built"
+        " from, and the network access from where this task runs (proxy settings HTTP_PROXY, HTTPS_PROXY, NO_PROXY; firewall)")
+
+
+def closed_port_url():
+    with socket.socket() as probe:  # a port that nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        return "http://127.0.0.1:%d" % probe.getsockname()[1]
+
+
+@pytest.fixture(name="blackhole")
+def blackhole_fixture(monkeypatch):
+    """The URL of a port that drops connection attempts, as a firewall that drops packets does: every connect times out.
+
+    A listener whose accept queue is full (backlog 0, one connection waiting, never accepted): the kernel then drops
+    the SYN of every further connection attempt.
+    """
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        queued = []
+        for _filler in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(listener.getsockname())
+            queued.append(filler)
+        try:
+            yield "http://127.0.0.1:%d" % listener.getsockname()[1]
+        finally:
+            for filler in queued:
+                filler.close()
+
+
+def test_connect_timeouts_end_in_a_message_that_says_what_to_check(blackhole):
+    fake = FakeClock()
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(fake, request_timeout=0.2, max_retries=2).request("GET", blackhole + PATH, [("start", "1")])
+    error = caught.value
+    assert isinstance(error.last_error, TransportError) and error.attempts == 3 and len(fake.sleeps) == 2
+    assert str(error) == "gave up after 3 attempts: GET %s%s: ConnectTimeout (timed out); %s" % (blackhole, PATH, unreachable_hint(blackhole))
+    assert error.hint == unreachable_hint(blackhole)
+
+
+def test_read_timeouts_end_in_a_message_that_says_what_to_check(server):
+    server.respond = lambda request: Reply(200, {"late": True}, delay=30)
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(FakeClock(), request_timeout=0.3, max_retries=1), server)
+    assert "timed out" in str(caught.value.last_error)
+    assert str(caught.value).endswith("; " + unreachable_hint(server.url))
+    assert len(server.received(2)) == 2
+
+
+def test_refused_connections_end_in_a_message_that_says_what_to_check():
+    url = closed_port_url()
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(FakeClock(), max_retries=1).request("GET", url + PATH)
+    assert "Connection refused" in str(caught.value) and caught.value.hint == unreachable_hint(url)
+
+
+def test_a_name_that_does_not_resolve_ends_in_a_message_that_says_what_to_check(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def getaddrinfo(*_args, **_kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # no real DNS lookup: it may be slow or absent here
+    with pytest.raises(RetriesExhausted) as caught:
+        make_http(FakeClock(), max_retries=1).request("GET", "https://dms.xx-west-9.myhuaweicloud.com" + PATH)
+    assert str(caught.value).endswith(
+        "Name or service not known); no HTTP answer came from https://dms.xx-west-9.myhuaweicloud.com: check endpoint (its scheme and port)"
+        " or the region it is built from, and the network access from where this task runs (proxy settings HTTP_PROXY, HTTPS_PROXY,"
+        " NO_PROXY; firewall)")
+
+
+def test_dropped_connections_are_no_answer_either(server):
+    server.respond = lambda request: Reply(drop=True)
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(FakeClock(), max_retries=2), server)
+    assert caught.value.hint == unreachable_hint(server.url)
+
+
+NO_HINT_ENDINGS = {
+    # case: (the replies, each answered once, then the one that answers the rest)
+    "server errors": ([], TRANSIENT_REPLIES["503"]),
+    "an answer of the wrong shape": ([], TRANSIENT_REPLIES["html on a 200"]),
+    "throttled": ([], TRANSIENT_REPLIES["429"]),
+    "a server error, then dropped connections": ([TRANSIENT_REPLIES["503"]], TRANSIENT_REPLIES["dropped connection"]),
+}
+
+
+@pytest.mark.parametrize("replies, rest", NO_HINT_ENDINGS.values(), ids=list(NO_HINT_ENDINGS))
+def test_no_hint_once_the_endpoint_has_answered(server, replies, rest):
+    """An HTTP answer, even an error, proves the endpoint right: the service, not the address, is failing."""
+    server.replies.extend(replies)
+    server.respond = lambda request: rest
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(FakeClock(), max_retries=2), server)
+    assert caught.value.hint is None and "no HTTP answer" not in str(caught.value)
+    assert str(caught.value) == "gave up after 3 attempts: %s" % caught.value.last_error
+
+
+def test_no_hint_when_the_deadline_came_before_anything_was_sent(server):
+    fake = FakeClock()
+    with pytest.raises(RetriesExhausted) as caught:
+        get(make_http(fake), server, deadline=fake.now - 1)
+    assert caught.value.hint is None and "deadline reached" in str(caught.value)
+
+
+def test_a_write_that_timed_out_says_it_may_have_been_applied_not_what_to_check(server):
+    server.replies.append(Reply(200, {"job_id": "late"}, delay=30))
+    with pytest.raises(UnsafeToRetryError) as caught:
+        put(make_http(FakeClock(), request_timeout=0.3, max_retries=5), server)
+    assert "no HTTP answer" not in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------------
+# on_retry: what the caller hears before each pause
+
+
+def test_on_retry_hears_each_failed_attempt_and_the_pause_before_it_is_taken(server):
+    fake = FakeClock()
+    notes = []
+    server.replies.extend([Reply(503, {"error_code": "DMS.503", "error_msg": "busy"}), Reply(drop=True), OK])
+    http = make_http(fake, max_retries=5, on_retry=lambda note: notes.append((note, list(fake.sleeps))))
+    assert get(http, server) == {"task_count": "0", "tasks": []}
+    where = "GET %s%s" % (server.url, PATH)
+    assert notes == [
+        ("%s: attempt 1 of 6 failed (HTTP 503 DMS.503); trying again in 0.5 s" % where, []),
+        ("%s: attempt 2 of 6 failed (ConnectionError (Remote end closed connection without response)); trying again in 1.0 s" % where, [0.5]),
+    ]
+    assert fake.sleeps == [0.5, 1.0]
+
+
+def test_on_retry_hears_the_pause_a_retry_after_asks_for(server):
+    notes = []
+    server.replies.extend([Reply(429, "", {"Retry-After": "7"}), OK])
+    get(make_http(FakeClock(), max_retries=2, on_retry=notes.append), server)
+    assert notes == ["GET %s%s: attempt 1 of 3 failed (HTTP 429); trying again in 7.0 s" % (server.url, PATH)]
+
+
+def test_on_retry_counts_the_attempts_of_a_request_with_its_own_retries(server):
+    notes = []
+    server.respond = lambda request: TRANSIENT_REPLIES["503"]
+    http = make_http(FakeClock(), max_retries=5, on_retry=notes.append)
+    with pytest.raises(RetriesExhausted):
+        http.request("GET", server.url + PATH, retries=1)
+    assert len(notes) == 1 and "attempt 1 of 2 failed" in notes[0]
+
+
+def test_on_retry_hears_every_timeout_of_a_blackholed_endpoint(blackhole):
+    notes = []
+    with pytest.raises(RetriesExhausted):
+        make_http(FakeClock(), request_timeout=0.2, max_retries=2, on_retry=notes.append).request("GET", blackhole + PATH)
+    assert notes == ["GET %s%s: attempt %d of 3 failed (ConnectTimeout (timed out)); trying again in %.1f s" % (blackhole, PATH, attempt, pause)
+                     for attempt, pause in ((1, 0.5), (2, 1.0))]
+
+
+def test_on_retry_hears_the_retries_of_call(server):
+    notes = []
+    server.replies.extend([TRANSIENT_REPLIES["502"], Reply(200, {"instances": []})])
+    answer = call(make_http(FakeClock(), max_retries=5, on_retry=notes.append), server)
+    assert answer.status == 200
+    assert notes == ["GET %s%s: attempt 1 of 6 failed (HTTP 502); trying again in 0.5 s" % (server.url, CONFIGS_URL_PATH)]
+
+
+def https_to_the_same_port(server):
+    return server.url.replace("http://", "https://")
+
+
+NEVER_RETRIED = {
+    # case: (what the server answers, the scheme to use)
+    "401": (Reply(401, {"error_code": "APIG.0301", "error_msg": "bad signature"}, {"Retry-After": "1"}), lambda server: server.url),
+    "403": (Reply(403, {"error_code": "APIG.0302", "error_msg": "forbidden"}), lambda server: server.url),
+    "400 APIGW.0301": (Reply(400, {"error_code": "APIGW.0301", "error_msg": "bad token"}), lambda server: server.url),
+    "https to a plain http port": (OK, https_to_the_same_port),
+}
+
+
+@pytest.mark.parametrize("reply, base", NEVER_RETRIED.values(), ids=list(NEVER_RETRIED))
+def test_on_retry_never_hears_of_what_is_never_retried(server, reply, base):
+    """Authentication failures (repeated ones lock the key) and an https:// endpoint on a plain HTTP port fail at once."""
+    fake = FakeClock()
+    notes = []
+    server.respond = lambda request: reply
+    with pytest.raises((AuthenticationError, TransportError)):
+        make_http(fake, max_retries=5, on_retry=notes.append).request("GET", base(server) + PATH)
+    assert notes == [] and fake.sleeps == [] and len(server.requests) <= 1
+
+
+BODY_MARKER = "BODYMARKER-never-in-a-note"
+# Every answer echoes the secrets the request carried, in the body and the error code, beside a marker of the body.
+ECHOING_REPLIES = {
+    "503": lambda echo: Reply(503, {"error_code": echo, "error_msg": "%s %s" % (BODY_MARKER, echo)}),
+    "429": lambda echo: Reply(429, {"error_code": "APIG.0308", "error_msg": "%s %s" % (BODY_MARKER, echo)}),
+    "flow control 404": lambda echo: Reply(404, {"error_code": "DMS.10240407", "error_msg": "%s %s" % (BODY_MARKER, echo)}),
+    "502 page": lambda echo: Reply(502, "<html>%s %s</html>" % (BODY_MARKER, echo), {"Content-Type": "text/html"}),
+    "html on a 200": lambda echo: Reply(200, "<html>%s %s</html>" % (BODY_MARKER, echo), {"Content-Type": "text/html"}),
+    "dropped": lambda echo: Reply(drop=True),
+}
+
+
+@pytest.mark.parametrize("auth", ["aksk", "token"])
+@pytest.mark.parametrize("echoing", ECHOING_REPLIES.values(), ids=list(ECHOING_REPLIES))
+def test_on_retry_never_hears_a_secret_a_header_or_a_body(server, auth, echoing):
+    signer = AkSkSigner(AK, SK, SECURITY_TOKEN) if auth == "aksk" else TokenAuth(AUTH_TOKEN)
+    sent_secret = SECURITY_TOKEN if auth == "aksk" else AUTH_TOKEN
+
+    def respond(request):
+        return echoing(request.headers.get("X-Security-Token") or request.headers.get("X-Auth-Token"))
+
+    server.respond = respond
+    notes = []
+    with pytest.raises(RetriesExhausted):
+        get(make_http(FakeClock(), auth=signer, max_retries=2, on_retry=notes.append), server)
+    assert len(notes) == 2
+    sent = server.received(3)
+    assert sent[0].headers["X-Security-Token" if auth == "aksk" else "X-Auth-Token"] == sent_secret  # the probe means something
+    signatures = [request.headers["Authorization"] for request in sent if request.headers.get("Authorization")]
+    for note in notes:
+        assert note.startswith("GET %s%s: attempt " % (server.url, PATH)) and "?" not in note
+        for never in CANARIES + (BODY_MARKER,) + tuple(signatures) + tuple(signature.rpartition("Signature=")[2] for signature in signatures):
+            assert never not in note
 
 
 # ------------------------------------------------------------------------------------------------
