@@ -17,7 +17,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.errors import DmsError
 from ansible_collections.hwcloud.dms.plugins.module_utils.instance import InstanceView
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import NOT_NOW, broken_reason, instance_ready, refusal_of
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import CLOCK_SKEW_ALLOWANCE, is_active
-from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule, TaskWaiter, WaitLimits, make_tracker
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import PollSchedule, TaskWaiter, WaitLimits, WaitListener, WaitPhase, make_tracker
 
 # A refusal for now that nothing visible explains (no task running, the instance RUNNING: an order in billing, say) is
 # sent again after pauses that grow to this, so that it is not sent again at once, again and again.
@@ -63,6 +63,9 @@ class ChangeOutcome:
     ``batch``: the BatchResults of a batch action's answer. ``instance_status``: the instance's status as last read.
     ``idle_wait``: the WaitOutcome of a wait for the instance that did not end with it free. ``task_wait``: the
     WaitOutcome of the wait for the task it started. ``message``: why it failed, other than by its answer's error.
+    ``queued``: seconds from the first call to the last, while it was refused for now and waited. ``waited_behind``:
+    the tasks those waits saw running, in their last seen state; ``instance_statuses``: the statuses other than RUNNING
+    they saw the instance in.
     """
 
     def __init__(self):
@@ -75,6 +78,24 @@ class ChangeOutcome:
         self.idle_wait = None
         self.task_wait = None
         self.message = None
+        self.queued = 0.0
+        self.waited_behind = {}
+        self.instance_statuses = []
+
+    def busy_wait(self):
+        """What the change queued behind, as the result's ``busy_wait``; None when it never waited for the instance."""
+        if not self.refusals or not (self.waited_behind or self.instance_statuses or self.queued):
+            return None
+        return {"elapsed": round(self.queued, 3), "tasks": list(self.waited_behind.values()), "instance_statuses": self.instance_statuses}
+
+    def learn_gate(self, gate):
+        """Note what a wait for the instance to become free saw."""
+        self.instance_status = gate.instance_status
+        for task in gate.tasks:
+            self.waited_behind[task["id"]] = task
+        for status in gate.instance_statuses:
+            if not instance_ready(status) and status not in self.instance_statuses:
+                self.instance_statuses.append(status)
 
     def explain_refusal(self):
         """The last refusal for now as a sentence: what it means and, where it was read, the instance's status."""
@@ -103,14 +124,18 @@ class ChangeRunner:
     """Sends one call and waits on one instance, all within ``timeout`` seconds from when it was made.
 
     ``batch``: the call is the batch action (see is_batch_action), whose answer is read instance by instance.
+    ``listener``: a WaitListener that hears every wait, told which phase (queued behind the instance, or the change's own
+    task) and how far into the run each began.
     """
 
-    def __init__(self, client, instance_id, timeout, batch=False, clock=SYSTEM_CLOCK):
+    def __init__(self, client, instance_id, timeout, batch=False, listener=None, clock=SYSTEM_CLOCK):
         self._client = client
         self._instance_id = instance_id
         self._batch = batch
+        self._listener = listener or WaitListener()
         self._clock = clock
-        self._deadline = clock.monotonic() + timeout
+        self._start = clock.monotonic()
+        self._deadline = self._start + timeout
         self._earlier_tasks = ()
 
     def send(self, send_call, outcome, wait_when_busy, task_name=None):
@@ -119,14 +144,18 @@ class ChangeRunner:
         ``task_name``, first note the tasks of that name that exist, so that none of them is taken for the change's.
         Returns the wall time of the last call, just before it; raises NotSentError when that read fails."""
         pauses = PollSchedule(RESEND_MAX_PAUSE, self._clock.random)
+        first_call = None
         while True:
             if task_name is not None:
                 self._earlier_tasks = self._tasks_named(task_name)
             sent_at = self._clock.wall()
+            first_call = self._clock.monotonic() if first_call is None else first_call
+            outcome.queued = self._clock.monotonic() - first_call
             outcome.answer = send_call()
             if not self._refused_for_now(outcome):
                 return sent_at
             outcome.refusals += 1
+            self._listener.refused_for_now(outcome.refusal, outcome.refusals, wait_when_busy, self._clock.monotonic() - self._start)
             if not wait_when_busy:
                 self._read_status(outcome)
                 if outcome.batch is not None:
@@ -150,9 +179,10 @@ class ChangeRunner:
         either, the outcome says what came back instead."""
         job_id = answer_job_id(outcome.answer.body)
         if job_id is not None:
-            outcome.task_wait = self._waiter(task_ids=[job_id]).wait()
+            outcome.task_wait = self._waiter(WaitPhase.OWN_TASK, task_ids=[job_id]).wait()
         elif task_name is not None:
-            outcome.task_wait = self._waiter(name=task_name, created_after=sent_at - CLOCK_SKEW_ALLOWANCE, ignored_ids=self._earlier_tasks).wait()
+            outcome.task_wait = self._waiter(WaitPhase.OWN_TASK, name=task_name, created_after=sent_at - CLOCK_SKEW_ALLOWANCE,
+                                             ignored_ids=self._earlier_tasks).wait()
         else:
             outcome.message = ("wait: the answer (HTTP %s) has no job_id to wait for; its body: %s. Give wait_for_name to wait for"
                                " the newest task of that name created since the call" % (outcome.answer.status, shown(outcome.answer.body)))
@@ -194,8 +224,8 @@ class ChangeRunner:
     def _wait_until_free(self, outcome, pauses):
         """Wait until the instance is RUNNING with no task running; then, when nothing visible held the change back, pause
         before it is sent again. False (the outcome says why) when it cannot be sent again."""
-        gate = self._waiter(idle=True).wait()
-        outcome.instance_status = gate.instance_status
+        gate = self._waiter(WaitPhase.QUEUED, idle=True).wait()
+        outcome.learn_gate(gate)
         times = "%d time%s" % (outcome.refusals, "" if outcome.refusals == 1 else "s")
         if gate.failed:
             outcome.idle_wait = gate
@@ -235,10 +265,11 @@ class ChangeRunner:
         except DmsError as error:
             raise NotSentError(error) from None
 
-    def _waiter(self, **target):
-        remaining = max(0.0, self._deadline - self._clock.monotonic())
+    def _waiter(self, phase, **target):
+        now = self._clock.monotonic()
         tracker = make_tracker(self._client, self._instance_id, self._clock, **target)
-        return TaskWaiter(self._client, tracker, WaitLimits(remaining), clock=self._clock)
+        listener = self._listener.phase(phase, now - self._start)
+        return TaskWaiter(self._client, tracker, WaitLimits(max(0.0, self._deadline - now)), listener=listener, clock=self._clock)
 
 
 def shown(body, limit=300):

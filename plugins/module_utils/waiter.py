@@ -84,8 +84,25 @@ class PollSchedule:
         return min(self._max_pause, nominal * (1 + PAUSE_JITTER * (2 * self._rng() - 1)))
 
 
+class WaitPhase:
+    """Which wait of a change a listener hears (changes.py): queued behind what holds the instance, or its own task."""
+
+    QUEUED = "queued"
+    OWN_TASK = "own task"
+
+
 class WaitListener:
-    """What the waiter tells as it goes. The action plugin displays it; the default says nothing."""
+    """What the waiter tells as it goes. The action plugins display it; the default says nothing."""
+
+    def phase(self, phase, offset):
+        """The listener for one wait of a change (a WaitPhase) that began ``offset`` seconds into the run."""
+        return self
+
+    def retrying(self, note):
+        """A request failed and is about to be sent again (the client's ``on_retry``): ``note`` says which and why."""
+
+    def refused_for_now(self, refusal, times, waiting, elapsed):
+        """DMS refused a change for now (``times`` so far); ``waiting``: it is sent again once the instance is free."""
 
     def status_changed(self, task, previous, elapsed, progress):
         """A task was first seen (previous None) or changed status; progress is the API's dict or None."""
@@ -126,6 +143,8 @@ class WaitOutcome:
         self.instance_status = None  # the gate's last read of the instance's status; None for other waits
         self.waited_for_instance = False  # whether the gate read a status other than RUNNING
         self.predicted_end = None  # when a task's progress said it would end, if that was past the wait's end
+        self.instance_statuses = []  # every status the gate read the instance in, in order
+        self.failed_step = None  # the step the progress of a task that ended FAILED names as failed
 
     def as_result(self):
         result = {
@@ -142,6 +161,8 @@ class WaitOutcome:
             result["instance_status"] = self.instance_status
         if self.predicted_end is not None:
             result["predicted_end"] = self.predicted_end
+        if self.failed_step is not None:
+            result["failed_step"] = self.failed_step
         return result
 
 
@@ -306,6 +327,7 @@ class TaskWaiter:
         if status is None or status == previous:
             return False
         self._reported_instance_status = self._outcome.instance_status = status
+        self._outcome.instance_statuses.append(status)
         self._outcome.waited_for_instance = self._outcome.waited_for_instance or not instance_ready(status)
         self._listener.instance_changed(status, previous, self._elapsed())
         return True
@@ -319,6 +341,8 @@ class TaskWaiter:
             if task["status"] in self._fail_on_status:
                 self._outcome.failed = True
                 self._outcome.message = "Task %s (ID %s) ended %s after %.1f s" % (task["name"], task["id"], task["status"], self._elapsed())
+                if task["status"] == "FAILED":
+                    self._name_failed_step(task)
                 return True
         missing = self._tracker.missing()
         if missing and self._elapsed() >= NOT_FOUND_GRACE:
@@ -382,6 +406,21 @@ class TaskWaiter:
             return None
         unfinished = [task for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
         return self._estimate.window(unfinished, self._tracker.durations, self._clock.monotonic(), self._clock.wall())
+
+    def _name_failed_step(self, task):
+        """Ask the progress of a task that ended FAILED once, for the step it names as failed. The cloud documents neither
+        progress after the end nor the values of a step's ``statue``: a step whose ``statue`` is FAILED (any case) is
+        taken as the failed one; no such step, or no progress, leaves the message as it is."""
+        try:
+            progress = self._progress_reader.read(task["id"], deadline=self._call_deadline)
+        except DmsError as error:
+            self._listener.progress_failed(error, self._elapsed())
+            return
+        steps = (progress or {}).get("step_list") or []
+        failed = [step for step in steps if isinstance(step, dict) and str(step.get("statue", "")).upper() == "FAILED"]
+        if failed:
+            self._outcome.failed_step = failed[0]
+            self._outcome.message += " at step %s" % failed[0].get("name")
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""

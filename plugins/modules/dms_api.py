@@ -2,6 +2,8 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# This file only documents the action plugin plugins/action/dms_api.py, which does the work on the controller.
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -26,6 +28,7 @@ description:
     connection that could not be made. After a timeout, a dropped connection or a server error (5xx) it may have
     been applied, so it is not sent again (a retried resize could run twice) and the task fails saying so.
   - Authentication failures are never retried.
+  - It runs on the controller and prints live lines while it waits (see the notes); no C(async) is needed.
 author:
   - hwcloud.dms contributors (@hwcloud)
 options:
@@ -130,9 +133,12 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
-    support: none
-  async:
     support: full
+  async:
+    support: none
+    details:
+      - Not needed for a long wait, which prints its own live lines. The plugin refuses C(async), as ansible-core does for
+        an action plugin without it.
   bypass_host_loop:
     support: none
   check_mode:
@@ -148,8 +154,19 @@ attributes:
     support: none
   platform:
     platforms: all
-    details: "Runs wherever C(requests) is installed, usually on the controller with C(delegate_to: localhost)."
+    details: Runs on the controller, which needs the Python library C(requests).
 notes:
+  - It runs on the controller (it is an action plugin), whatever host the play targets; C(delegate_to) changes nothing.
+    Connection options from environment variables are read from the controller's environment.
+  - Every wait prints live lines at default verbosity, in C(ansible-playbook) output and as AWX job events, as
+    M(hwcloud.dms.wait_for_task) does. While a change refused for now queues behind a busy instance
+    (O(when_busy=wait)), it prints the refusal, then each task it waits behind and its progress
+    (V(queued behind resizeInstance (ID ...\) EXECUTING 40%, about 85 s left)), and the instance's status changes.
+    With O(wait), it prints its own task's status changes. Without a change, a still-waiting line follows every minute.
+    Nothing is printed for a task with C(no_log).
+  - Stopping the run (Ctrl-C, or cancelling an AWX job) stops the plugin where it is. A change still queued is
+    never sent afterwards; one that was sent runs on in the cloud, and M(hwcloud.dms.wait_for_task) can wait for it
+    (its RV(job_id), or O(hwcloud.dms.wait_for_task#module:name)).
   - This module is in the action group C(hwcloud.dms.dms), so C(module_defaults) for C(group/hwcloud.dms.dms)
     can hold the connection options of every task.
   - A change refused for now (see O(when_busy)) is what O(when_busy=wait) waits out. A separate gate (M(hwcloud.dms.wait_for_task) with
@@ -176,7 +193,6 @@ EXAMPLES = r"""
     when_busy: wait
     wait: true
     wait_timeout: 1800
-  delegate_to: localhost
   register: config_change
 
 - name: Restart once the instance is free; the answer has no job_id, so wait for the restartInstance task it started
@@ -188,7 +204,6 @@ EXAMPLES = r"""
     when_busy: wait
     wait: true
     wait_for_name: restartInstance
-  delegate_to: localhost
 
 - name: Connection options once for every DMS task; credentials from HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK
   module_defaults:
@@ -202,8 +217,7 @@ EXAMPLES = r"""
         body:
           kafka_configs:
             - {name: log.retention.hours, value: "72"}
-      delegate_to: localhost
-      register: config_change
+          register: config_change
 
     - name: Wait for it elsewhere, with progress lines as it runs
       hwcloud.dms.wait_for_task:
@@ -217,7 +231,6 @@ EXAMPLES = r"""
     method: POST
     path: "/v2/kafka/{project_id}/instances/{{ kafka_instance_id }}/extend"
     body: {oper_type: storage, new_storage_space: 600}
-  delegate_to: localhost
   register: resize
 
 - name: Read the instance; a missing instance is an answer here, not a failure
@@ -225,7 +238,6 @@ EXAMPLES = r"""
     region: ap-southeast-1
     path: "/v2/{project_id}/instances/{{ kafka_instance_id }}"
     status_code: [200, 404]
-  delegate_to: localhost
   register: instance
 
 - name: List the Kafka instances of the project, with a query
@@ -233,7 +245,6 @@ EXAMPLES = r"""
     region: ap-southeast-1
     path: /v2/{project_id}/instances
     query: {engine: kafka, limit: 50}
-  delegate_to: localhost
   register: kafka_instances
 """
 
@@ -287,6 +298,27 @@ instance_status:
   returned: always, once the options are valid
   type: str
   sample: RESTARTING
+busy_wait:
+  description:
+    - What a change refused for now waited behind with O(when_busy=wait) before it was taken (or the wait ended);
+      null when it never waited.
+  returned: always, once the options are valid
+  type: dict
+  contains:
+    elapsed:
+      description: Seconds from the first call to the last.
+      type: float
+      sample: 85.2
+    tasks:
+      description: The tasks it waited behind, in their last seen state, with the keys of M(hwcloud.dms.wait_for_task)'s C(tasks).
+      type: list
+      elements: dict
+      sample: [{"id": "8abfa7b272adc5b40172b73130065ae7", "name": "resizeInstance", "status": "SUCCESS"}]
+    instance_statuses:
+      description: The statuses other than C(RUNNING) it saw the instance in, in order.
+      type: list
+      elements: str
+      sample: [EXTENDING]
 would_wait:
   description: In check mode, whether O(when_busy=wait) would queue the change behind what holds the instance now.
   returned: check mode, for a write whose instance is known
@@ -302,7 +334,8 @@ running_tasks:
 waited:
   description:
     - With O(wait), the outcome of the wait for the change's task, with the keys of M(hwcloud.dms.wait_for_task)
-      (C(task), C(status), C(tasks), C(history), C(polls), C(api_calls), C(elapsed), C(timed_out), C(msg)); with
+      (C(task), C(status), C(tasks), C(history), C(polls), C(api_calls), C(elapsed), C(timed_out), C(msg), and
+      C(failed_step) when the task ended C(FAILED) and its progress names the step that failed); with
       O(when_busy=wait), the outcome of a wait for the instance to become idle that did not end so. Otherwise null.
   returned: always, once the options are valid
   type: dict
@@ -330,197 +363,3 @@ error:
       type: str
       sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
-
-import json
-
-from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
-from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, is_batch_action
-from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
-from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
-from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
-    ConfigurationError, DmsError, EndpointNotFoundError, NotSentError, UnsafeToRetryError, error_result,
-)
-from ansible_collections.hwcloud.dms.plugins.module_utils.options import argument_spec
-from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import PRECONDITIONS, refusal_of
-from ansible_collections.hwcloud.dms.plugins.module_utils.validation import deadline_option, number_option, path_segment_option, required_text
-
-METHODS = ("GET", "POST", "PUT", "DELETE")
-ARGUMENT_SPEC = argument_spec(
-    method=dict(type="str", choices=list(METHODS), default="GET"),
-    path=dict(type="str", required=True),
-    query=dict(type="dict"),
-    body=dict(type="raw"),
-    status_code=dict(type="list", elements="int"),
-    instance_id=dict(type="str"),
-    wait=dict(type="bool", default=False),
-    wait_for_name=dict(type="str"),
-    wait_timeout=dict(type="int", default=1800),
-    when_busy=dict(type="str", choices=["fail", "wait"], default="fail"),
-    deadline=dict(type="str"),
-)
-MAX_WAIT_TIMEOUT = 7 * 24 * 3600
-LOWEST_STATUS = 100
-HIGHEST_STATUS = 599
-# What a result holds before any answer came.
-NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None, "busy_refusals": 0, "waited": None,
-             "instance_status": None}
-
-
-def body_option(body):
-    """The ``body`` option, checked to be a dict or a list that JSON can carry (no NaN or infinity)."""
-    if body is None:
-        return None
-    if not isinstance(body, (dict, list)):
-        raise ConfigurationError("body must be a dict or a list (it is sent as JSON), got %s" % type(body).__name__)
-    try:
-        json.dumps(body, allow_nan=False)
-    except (TypeError, ValueError) as problem:
-        raise ConfigurationError("body cannot be sent as JSON: %s" % problem) from None
-    return body
-
-
-def status_code_option(statuses):
-    """The ``status_code`` option as a set of statuses, or None for any 2xx."""
-    if statuses is None:
-        return None
-    if not statuses:
-        raise ConfigurationError("status_code must list at least one HTTP status, or be left out for any 2xx")
-    return set(number_option("status_code", status, LOWEST_STATUS, HIGHEST_STATUS, integer=True) for status in statuses)
-
-
-def instance_option(params, path, body, batch):
-    """The instance the call is about: the instance_id option, else the one the path names, else the one instance a batch
-    action's body names; None when none is known."""
-    if params["instance_id"] is not None:
-        return path_segment_option("instance_id", params["instance_id"])
-    if path.instance_id is not None:
-        return path.instance_id
-    named = body.get("instances") if batch and isinstance(body, dict) else None
-    if isinstance(named, list) and len(named) == 1 and isinstance(named[0], str) and named[0].strip():
-        return path_segment_option("the instance of the body", named[0])
-    return None
-
-
-def waiting_options(params, instance_id, write):
-    """(whether to wait when busy, seconds for all waiting) from the options, checked; the seconds are None when nothing
-    is waited for."""
-    wait_when_busy = params["when_busy"] == "wait"
-    if not (params["wait"] or wait_when_busy):
-        if params["wait_for_name"] is not None:
-            raise ConfigurationError("wait_for_name is used only with wait: true")
-        return False, None
-    asked = "wait: true" if params["wait"] else "when_busy: wait"
-    if not write:
-        raise ConfigurationError("%s applies to writes (method POST, PUT or DELETE), not to a GET" % asked)
-    if params["wait_for_name"] is not None and not params["wait"]:
-        raise ConfigurationError("wait_for_name is used only with wait: true")
-    if instance_id is None:
-        raise ConfigurationError("%s needs instance_id: the path names no instance (no segment after 'instances' with one after it)" % asked)
-    timeout = number_option("wait_timeout", params["wait_timeout"], 1, MAX_WAIT_TIMEOUT, integer=True, unit="seconds")
-    return wait_when_busy, timeout
-
-
-def failure_message(method, error, accepted, outcome=None):
-    if isinstance(error, UnsafeToRetryError):
-        return "The %s may or may not have been applied: %s" % (method, error)
-    status = getattr(error, "status", None)
-    if status is not None and 200 <= status < 300:
-        return "The DMS API answered HTTP %d, which is not in status_code (%s): %s" % (status, ", ".join(map(str, sorted(accepted))), error)
-    text = "The DMS API call failed: %s" % error
-    if isinstance(error, EndpointNotFoundError):
-        text += "; or check path"
-    if outcome is not None and outcome.refusal:
-        text += ". Refused for now, nothing applied: %s. when_busy: wait sends it again once the instance is RUNNING with no task" \
-                " running" % outcome.explain_refusal()
-    precondition = refusal_of(error, PRECONDITIONS)
-    if precondition:
-        text += ". %s: a wait for the instance does not lift this" % precondition.describe()
-    return text
-
-
-def check_mode_result(result, runner, instance_id, body, wait_when_busy):
-    """What a write would meet if it were sent now (nothing is written): read the instance and its running tasks."""
-    result.update(changed=True, body=body)
-    sending = "Check mode: %s %s not sent" % (result["method"], result["url"])
-    if instance_id is None:
-        result["msg"] = "%s; no instance_id, so whether DMS would refuse it now was not checked" % sending
-        return result
-    preview = runner.preview()
-    obstacles = preview.obstacles()
-    result.update(instance_status=preview.instance_status, running_tasks=preview.running_tasks, would_wait=False)
-    if not obstacles:
-        result["msg"] = "%s; the instance is RUNNING and no task runs, so it would be sent now" % sending
-    elif preview.broken():
-        result.update(changed=False, msg="%s; DMS would refuse it now and no wait ends that: the instance is %s" % (sending, preview.broken()))
-    elif wait_when_busy:
-        result.update(would_wait=True, msg="%s; it would wait until the instance is free (%s), then be sent" % (sending, "; ".join(obstacles)))
-    else:
-        result.update(changed=False, msg="%s; DMS would refuse it now (%s); when_busy: wait would send it once the instance is free"
-                      % (sending, "; ".join(obstacles)))
-    return result
-
-
-def run(module, client):
-    """The result of the call the options describe. Bad input is refused (ConfigurationError) before any request;
-    a call that fails ends the module here, with what is known of its answer."""
-    params = module.params
-    method = params["method"]
-    path = api_path(params["path"])
-    query = query_pairs(params["query"])
-    body = body_option(params["body"])
-    accepted = status_code_option(params["status_code"])
-    write = method != "GET"
-    batch = is_batch_action(method, path.segments)
-    instance_id = instance_option(params, path, body, batch)
-    until_deadline = deadline_option("deadline", params["deadline"], SYSTEM_CLOCK.wall())
-    wait_when_busy, timeout = waiting_options(params, instance_id, write)
-    if timeout is not None and until_deadline is not None:
-        timeout = min(timeout, until_deadline)
-    wait_for_name = required_text("wait_for_name", params["wait_for_name"]) if params["wait_for_name"] is not None else None
-    result = dict(NO_ANSWER, method=method, url=client.call_url(path, query))
-    runner = ChangeRunner(client, instance_id, timeout or 0, batch=batch)
-    if write and module.check_mode:
-        return check_mode_result(result, runner, instance_id, body, wait_when_busy)
-    outcome = ChangeOutcome()
-    failure = None
-    try:
-        sent_at = runner.send(lambda: client.call(method, path, query, body, write=write, accepted=accepted), outcome, wait_when_busy,
-                              task_name=wait_for_name if params["wait"] else None)
-    except NotSentError as error:
-        message = "The %s was not sent%s; reading the tasks before it failed: %s" % (method, "" if outcome.answer is None else " again", error)
-        failure = dict(result, busy_refusals=outcome.refusals, msg=message, **error_result(error))
-    except DmsError as error:
-        failure = dict(result, busy_refusals=outcome.refusals, msg=failure_message(method, error, accepted), **error_result(error))
-    if failure:
-        # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
-        module.fail_json(**failure)
-    answer = outcome.answer
-    result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
-                  busy_refusals=outcome.refusals, instance_status=outcome.instance_status, changed=write and outcome.changed)
-    if outcome.idle_wait is not None:
-        failure = dict(result, waited=outcome.idle_wait.as_result(), **error_result(answer.error))
-        module.fail_json(msg="The %s was not sent again: %s" % (method, outcome.message), **failure)
-    if answer.error is not None:
-        module.fail_json(msg=failure_message(method, answer.error, accepted, outcome), **dict(result, **error_result(answer.error)))
-    if outcome.message:
-        module.fail_json(msg="The %s failed: %s" % (method, outcome.message), **result)
-    if params["wait"] and result["changed"]:
-        runner.wait_for_task(outcome, sent_at, wait_for_name)
-        if outcome.task_wait is not None:
-            result["waited"] = outcome.task_wait.as_result()
-        if outcome.message:
-            module.fail_json(msg="The %s was accepted; %s" % (method, outcome.message), **result)
-    return result
-
-
-def no_answer(params):
-    return dict(NO_ANSWER, method=params.get("method"))
-
-
-def main():
-    # A DmsError that reaches run_module came before the call: the project ID could not be looked up.
-    run_module(ARGUMENT_SPEC, run, no_answer, lambda _params: "The DMS API call was not sent")
-
-
-if __name__ == "__main__":
-    main()

@@ -140,7 +140,6 @@ EXAMPLES = r"""
     when_busy: wait
     wait: true
     wait_for_name: restartInstance
-  delegate_to: localhost
   when: kafka_config.restart_required | length > 0
 
 - name: What would change (run with --check --diff to see the values)

@@ -355,6 +355,15 @@ predicted_end:
   returned: when the wait failed because a task could not end in time
   type: str
   sample: "2024-05-01T04:12:31.120000+00:00"
+failed_step:
+  description:
+    - The step that failed, when a task ended C(FAILED) and its progress, asked once then, names one (Kafka and
+      RocketMQ), as the API gives it (C(statue) is the API's own spelling). The cloud documents neither progress after
+      the end nor the values of C(statue); a step whose C(statue) is C(FAILED) is taken as the failed one. The message
+      then ends with C(at step) and its name.
+  returned: when a task ended FAILED and its progress names a failed step
+  type: dict
+  sample: {"name": "EXTEND_BROKERS", "statue": "FAILED", "start_time": 1714550404120, "end_time": 1714550446020}
 instance_status:
   description: With O(idle=true), the instance's status as the gate last read it (C(RUNNING) when it passed).
   returned: with O(idle=true), once the gate found no task running

@@ -69,14 +69,15 @@ def injected_environment(inputs, job):
     return dict((name, sandbox.from_string(template).render(**namespace)) for name, template in injectors["env"].items())
 
 
-def run_job(job, environment, succeeds=True):
+def run_job(job, environment, succeeds=True, playbook=None):
     """transmit | worker | process, as AWX's receptor mesh runs a job; returns the job events, in order.
 
-    ``succeeds``: whether the playbook is to succeed; process exits with the playbook's return code."""
+    ``succeeds``: whether the playbook is to succeed; process exits with the playbook's return code. ``playbook``: the
+    job template's playbook, PLAYBOOK unless given."""
     private_data_dir = job.private_data_dir
     os.makedirs(os.path.join(private_data_dir, "project"))
     with open(os.path.join(private_data_dir, "project", "playbook.yml"), "w", encoding="utf-8") as handle:
-        json.dump(PLAYBOOK, handle)
+        json.dump(playbook or PLAYBOOK, handle)
     with open(os.path.join(private_data_dir, "inventory"), "w", encoding="utf-8") as handle:
         handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     with open(os.path.join(private_data_dir, "env", "envvars"), "w", encoding="utf-8") as handle:
@@ -129,6 +130,27 @@ def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
         stdout = handle.read()
     for text in (output, stdout, json.dumps(events)):
         assert secret_core not in text
+
+
+def test_the_one_step_change_shows_its_queue_and_progress_as_job_events(emulator, tmp_path):
+    emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "resizeInstance", "timeline": TIMELINE, "progress": True}],
+                           write_tasks={"modify_configs": {"timeline": TIMELINE}}))
+    job = Job(tmp_path)
+    environment = injected_environment({
+        "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "region": REGION, "project_id": PROJECT_ID, "endpoint": emulator.url,
+    }, job)
+    change = {"method": "PUT", "path": "/v2/{project_id}/instances/%s/configs" % INSTANCE_ID, "when_busy": "wait", "wait": True,
+              "body": {"kafka_configs": [{"name": "log.retention.hours", "value": "168"}]}}
+    playbook = [dict(PLAYBOOK[0], tasks=[{"name": "Change when free, and wait", "hwcloud.dms.dms_api": change}])]
+    events, output = run_job(job, environment, playbook=playbook)[:2]
+
+    result = next(event for event in events if event["event"] == "runner_on_ok")
+    assert result["event_data"]["res"]["waited"]["status"] == "SUCCESS", output
+    lines = [event for event in events if "dms_api [localhost]: " in event.get("stdout", "")]
+    assert all(event["counter"] < result["counter"] for event in lines), "live lines come before the result"
+    texts = [event["stdout"] for event in lines]
+    assert any("queued behind resizeInstance (ID %s) CREATED -> EXECUTING" % TASK_ID in text for text in texts), output
+    assert any("kafkaConfigModify (ID %s)" % result["event_data"]["res"]["job_id"] in text for text in texts), output
 
 
 @pytest.fixture(name="tls_emulator", scope="module")

@@ -10,6 +10,7 @@ scenario's ``write_tasks`` sets; its request log shows what was sent, and how of
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -134,6 +135,50 @@ def test_a_change_whose_task_fails_fails_and_says_so(emulator, playbook):
     result = run.result
     assert result["failed"] is True and result["changed"] is True and result["waited"]["status"] == "FAILED"
     assert result["msg"].startswith("The PUT was accepted; Task kafkaConfigModify (ID %s) ended FAILED" % result["job_id"]), result["msg"]
+    assert "failed_step" not in result["waited"], "no progress, no step named"
+
+
+def test_a_failed_task_whose_progress_names_a_step_says_which_step_failed(emulator, playbook):
+    document = writes_scenario()
+    document["write_tasks"]["modify_configs"] = {"timeline": [[0, "CREATED"], [1, "EXECUTING"], [2, "FAILED"]], "progress": True,
+                                                 "steps": ["Check the request", "Restart the brokers"]}
+    emulator.load(document)
+    run = playbook.run([api("Change and wait", method="PUT", path=CONFIGS_PATH, body=RETENTION, wait=True)])
+    result = run.result
+    assert result["failed"] is True and re.search(r"ended FAILED after [0-9.]+ s at step Restart the brokers$", result["msg"]), result["msg"]
+    step = result["waited"]["failed_step"]
+    assert (step["name"], step["statue"]) == ("Restart the brokers", "FAILED")
+    assert_clean(run)
+
+
+RESIZE_WITH_PROGRESS = {"id": "t-resize", "name": "resizeInstance", "timeline": [[0, "CREATED"], [1, "EXECUTING"], [12, "SUCCESS"]],
+                        "progress": True}
+
+
+@pytest.mark.every_core
+def test_the_one_step_change_behind_a_running_resize_prints_its_queue_and_progress(emulator, playbook):
+    """The README's one-step change: refused while a resize runs, queued behind it with its progress on screen, sent once
+    the instance is RUNNING again, then its own task's lines; the result says what it queued behind and for how long."""
+    document = writes_scenario()
+    document["instances"][0].update(tasks=[RESIZE_WITH_PROGRESS], status_timeline=[[0, "EXTENDING"], [12, "RUNNING"]])
+    emulator.load(document)
+    run = playbook.run([api("Change when free, and wait", method="PUT", path=CONFIGS_PATH, body=RETENTION, when_busy="wait",
+                            wait=True, wait_timeout=600)], ignore_errors=False)
+    assert run.returncode == 0, run.output
+    lines = [line.split("dms_api [localhost]: ", 1)[1] for line in run.output.splitlines() if "dms_api [localhost]: " in line]
+    assert lines[0].startswith("refused for now (1 time): DMS.00400026 (the instance's status does not allow"), lines
+    queue = [line for line in lines if line.startswith("queued behind resizeInstance (ID t-resize) ")]
+    assert any(re.search(r"EXECUTING \d+%, about \d+ s left \[", line) for line in queue), lines
+    assert any("-> SUCCESS" in line for line in queue) and any(line.startswith("instance RUNNING [") for line in lines), lines
+    result = run.result
+    own = [line for line in lines if line.startswith("kafkaConfigModify (ID %s) " % result["job_id"])]
+    assert own and "SUCCESS" in own[-1] and lines.index(own[0]) > lines.index(queue[-1]), lines
+    busy_wait = result["busy_wait"]
+    assert [(task["id"], task["status"]) for task in busy_wait["tasks"]] == [("t-resize", "SUCCESS")]
+    # The gate reads the instance only on polls that find no task running: RUNNING by then, as the resize ended.
+    assert busy_wait["instance_statuses"] == [] and busy_wait["elapsed"] > 0
+    assert result["waited"]["status"] == "SUCCESS" and result["busy_refusals"] == 1
+    assert_clean(run)
 
 
 def test_two_jobs_changing_one_instance_together_both_succeed_one_after_the_other(emulator, tmp_path):
@@ -217,6 +262,7 @@ def test_a_change_queued_past_its_deadline_is_never_sent(emulator, playbook):
     result = run.result
     assert result["failed"] is True and result["changed"] is False and result["busy_refusals"] == 1
     assert result["msg"].startswith("The PUT was not sent again: Refused 1 time for now"), result["msg"]
+    assert result["msg"].endswith(" (the deadline %s)" % deadline), result["msg"]
     # The deadline counts from before ansible-playbook started, the emulator's clock from its first request.
     assert result["waited"]["timed_out"] is True and result["waited"]["elapsed"] < 30
     writes = logged(emulator, kind="modify_configs")
@@ -396,7 +442,9 @@ def test_a_change_after_a_restart_waits_until_the_instance_is_running_again(emul
     changes = logged(emulator, kind="modify_configs")
     assert [entry["status"] for entry in changes] == [400, 200] and change["busy_refusals"] == 1
     assert changes[1]["clock"] >= 10, "sent again only once the instance was RUNNING"
-    assert change["instance_status"] == "RUNNING"
+    assert change["instance_status"] == "RUNNING" and change["busy_wait"]["instance_statuses"] == ["RESTARTING"]
+    assert "dms_api [localhost]: queued behind instance RESTARTING [" in run.output
+    assert "dms_api [localhost]: instance RESTARTING -> RUNNING [" in run.output
     assert_clean(run)
 
 

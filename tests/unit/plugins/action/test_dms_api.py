@@ -1,6 +1,6 @@
 # Copyright: hwcloud.dms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""hwcloud.dms.dms_api: main() end to end through AnsibleModule, against a scripted HTTP server on 127.0.0.1.
+"""hwcloud.dms.dms_api: the action plugin's run() end to end, against a scripted HTTP server on 127.0.0.1.
 
 The real client and HTTP stack run; only the pauses between retries are recorded instead of slept.
 """
@@ -12,13 +12,12 @@ import time
 
 import pytest
 
-from ansible_collections.hwcloud.dms.plugins.modules import dms_api
+from ansible_collections.hwcloud.dms.plugins.action import dms_api
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient, make_auth
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpClient
 from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeClock
+from ansible_collections.hwcloud.dms.tests.unit.plugins.action.running import run_plugin
 from ansible_collections.hwcloud.dms.tests.unit.plugins.module_utils.scripted_server import Reply
-
-MODULE = dms_api  # the module run_main runs
 
 CANARY = "SK-canary-never-print-me-0d9e8f7a6b5c4d3e"
 TOKEN_CANARY = "TOKEN-canary-never-print-me-1a2b3c4d"
@@ -31,28 +30,42 @@ INSTANCE_PATH = "/v2/%s/instances/%s" % (PROJECT, INSTANCE)
 BUSY = Reply(400, {"error_code": "DMS.00400017", "error_msg": "Job task is still running."}, {"X-Request-Id": "req-busy"})
 
 
+class PluginRun:
+    """What one run of the plugin left: its result, ``code`` 1 when it failed (0 otherwise), the live lines it printed,
+    and everything it output (``out``: the result as JSON, then the lines)."""
+
+    def __init__(self, result, lines):
+        self.result = result
+        self.code = 1 if result.get("failed") else 0
+        self.lines = [text for _verbosity, text in lines]
+        self.out = json.dumps(result) + "\n" + "\n".join(self.lines)
+
+
 @pytest.fixture(name="call_api")
-def call_api_fixture(run_main, server):
-    """call_api(**overrides) -> ModuleRun of dms_api with these arguments over defaults that call the scripted server;
-    ``run.pauses``: the pauses between retries, recorded instead of slept."""
+def call_api_fixture(monkeypatch, display, server):
+    """call_api(**overrides) -> PluginRun of dms_api with these arguments over defaults that call the scripted server;
+    ``run.pauses``: the pauses between retries, recorded instead of slept. ``_ansible_check_mode`` runs it in check mode."""
 
     def call(**overrides):
         args = {"access_key": ACCESS_KEY, "secret_key": CANARY, "region": REGION, "project_id": PROJECT,
                 "endpoint": server.url, "iam_endpoint": server.url, "max_retries": 3, "request_timeout": 5,
                 "path": "/v2/{project_id}/instances/%s/configs" % INSTANCE}
         args.update(overrides)
+        check_mode = args.pop("_ansible_check_mode", False)
         args = dict((key, value) for key, value in args.items() if value is not None)
-        # From the system's monotonic time: the module's own deadlines are taken on the system clock.
+        # From the system's monotonic time: the plugin's own deadlines are taken on the system clock.
         clock = FakeClock(start=time.monotonic())
 
-        def client_without_sleeping(settings):
+        def client_without_sleeping(settings, on_retry=None):
             http = HttpClient(make_auth(settings), request_timeout=settings.request_timeout, max_retries=settings.max_retries,
-                              clock=clock)
+                              clock=clock, on_retry=on_retry)
             return DmsClient(settings, http=http)
 
-        run = run_main(args, client_without_sleeping)
+        monkeypatch.setattr(dms_api, "DmsClient", client_without_sleeping)
+        display.lines.clear()
+        run = PluginRun(run_plugin(dms_api, "hwcloud.dms.dms_api", args, check_mode=check_mode), display.lines)
         run.pauses = clock.sleeps
-        assert CANARY not in run.out + run.err and TOKEN_CANARY not in run.out + run.err
+        assert CANARY not in run.out and TOKEN_CANARY not in run.out
         return run
 
     return call
@@ -166,6 +179,8 @@ def test_a_read_is_retried_after_a_server_error(call_api, server):
     run = call_api()
     assert (run.code, run.result["json"]) == (0, {"ok": True})
     assert len(server.requests) == 2
+    [line] = run.lines
+    assert line.startswith("dms_api [web1]: GET %s%s: attempt 1 of 4 failed (HTTP 503 APIG.0202); trying again in " % (server.url, CONFIGS_PATH))
 
 
 def test_a_read_that_keeps_failing_returns_the_last_answer(call_api, server):

@@ -6,36 +6,29 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from unittest.mock import MagicMock
 from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
-from ansible.playbook.task import Task
 
+from ansible_collections.hwcloud.dms.plugins.action import dms_api as api_action
 from ansible_collections.hwcloud.dms.plugins.action import wait_for_task as action
 from ansible_collections.hwcloud.dms.plugins.doc_fragments.common import ModuleDocFragment
+from ansible_collections.hwcloud.dms.plugins.modules import dms_api as api_stub
 from ansible_collections.hwcloud.dms.plugins.modules import wait_for_task as stub
-from ansible_collections.hwcloud.dms.tests.environment import clear_credentials
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import WaitPhase
+from ansible_collections.hwcloud.dms.plugins.plugin_utils import live_lines
+from ansible_collections.hwcloud.dms.tests.unit.plugins.action.running import run_plugin
 
 
-class RecordingDisplay:
-    def __init__(self):
-        self.lines = []
-
-    def display(self, text):
-        self.lines.append((0, text))
-
-    def v(self, text):  # pylint: disable=invalid-name  # Display's own method name
-        self.lines.append((1, text))
-
-
-def test_the_validated_options_are_the_documented_ones():
+@pytest.mark.parametrize("plugin, doc_stub", [(action, stub), (api_action, api_stub)], ids=["wait_for_task", "dms_api"])
+def test_the_validated_options_are_the_documented_ones(plugin, doc_stub):
     """The spec is read from the doc stub and the option table: every documented option, with what it documents."""
-    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
+    documented = yaml.safe_load(doc_stub.DOCUMENTATION)["options"]
     documented.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-    assert set(documented) == set(action.ARGUMENT_SPEC)
-    for name, spec in action.ARGUMENT_SPEC.items():
+    spec_of = plugin.ActionModule.ARGUMENT_SPEC
+    assert set(documented) == set(spec_of)
+    for name, spec in spec_of.items():
         doc = documented[name]
         assert doc["type"] == spec["type"], name
         assert doc.get("default") == spec.get("default"), name
@@ -44,37 +37,63 @@ def test_the_validated_options_are_the_documented_ones():
         assert bool(doc.get("required")) == bool(spec.get("required")), name
 
 
-def listener(monkeypatch):
-    recording = RecordingDisplay()
-    monkeypatch.setattr(action, "display", recording)
-    return action.DisplayListener("wait_for_task [web1]"), recording
+def listener(display):
+    return live_lines.DisplayListener("wait_for_task [web1]"), display
 
 
 def task(status, name="kafkaConfigModify", task_id="t1"):
     return {"id": task_id, "name": name, "status": status}
 
 
-def test_status_change_line_with_progress(monkeypatch):
-    progress_listener, recording = listener(monkeypatch)
+def test_status_change_line_with_progress(display):
+    progress_listener, recording = listener(display)
     progress_listener.status_changed(task("EXECUTING"), "CREATED", 3.04, {"progress_percentage": 45, "remain_time": 120})
     assert recording.lines == [(0, "wait_for_task [web1]: kafkaConfigModify (ID t1) CREATED -> EXECUTING 45%, about 120 s left [3.0 s]")]
 
 
-def test_first_sighting_line_without_progress(monkeypatch):
-    progress_listener, recording = listener(monkeypatch)
+def test_first_sighting_line_without_progress(display):
+    progress_listener, recording = listener(display)
     progress_listener.status_changed(task("CREATED"), None, 0.0, None)
     assert recording.lines == [(0, "wait_for_task [web1]: kafkaConfigModify (ID t1) CREATED [0.0 s]")]
 
 
-def test_heartbeat_names_only_unfinished_tasks(monkeypatch):
-    progress_listener, recording = listener(monkeypatch)
+def test_lines_of_a_change_queued_behind_a_busy_instance_say_so_and_count_from_the_run(display):
+    queued = live_lines.DisplayListener("dms_api [web1]").phase(WaitPhase.QUEUED, 10.0)
+    queued.status_changed(task("EXECUTING", name="resizeInstance"), "CREATED", 2.0, {"progress_percentage": 40, "remain_time": 85})
+    queued.instance_changed("RESTARTING", None, 3.0)
+    queued.instance_changed("RUNNING", "RESTARTING", 4.0)
+    queued.still_waiting([task("EXECUTING", name="resizeInstance")], 70.0)
+    assert [text for _level, text in display.lines] == [
+        "dms_api [web1]: queued behind resizeInstance (ID t1) CREATED -> EXECUTING 40%, about 85 s left [12.0 s]",
+        "dms_api [web1]: queued behind instance RESTARTING [13.0 s]",
+        "dms_api [web1]: instance RESTARTING -> RUNNING [14.0 s]",
+        "dms_api [web1]: still queued behind: resizeInstance (ID t1) EXECUTING [80.0 s]",
+    ]
+
+
+def test_a_refusal_and_a_retry_are_lines_of_their_own(display):
+    lines = live_lines.DisplayListener("dms_api [web1]")
+    lines.refused_for_now("DMS.00400017 (another task of the instance is still running)", 2, True, 30.0)
+    lines.retrying("GET https://dms/x: attempt 1 of 6 failed (HTTP 503); trying again in 1.0 s")
+    own = lines.phase(WaitPhase.OWN_TASK, 31.0)
+    own.status_changed(task("CREATED"), None, 0.5, None)
+    assert [text for _level, text in display.lines] == [
+        "dms_api [web1]: refused for now (2 times): DMS.00400017 (another task of the instance is still running); waiting until the"
+        " instance is free to send it again [30.0 s]",
+        "dms_api [web1]: GET https://dms/x: attempt 1 of 6 failed (HTTP 503); trying again in 1.0 s",
+        "dms_api [web1]: kafkaConfigModify (ID t1) CREATED [31.5 s]",
+    ]
+
+
+def test_heartbeat_names_only_unfinished_tasks(display):
+    progress_listener, recording = listener(display)
     tasks = [task("EXECUTING", task_id="a"), task("SUCCESS", task_id="b")]
     progress_listener.still_waiting(tasks, 61.0)
     assert recording.lines == [(0, "wait_for_task [web1]: still waiting: kafkaConfigModify (ID a) EXECUTING [61.0 s]")]
 
 
-def test_failed_poll_is_shown_and_polls_only_at_v(monkeypatch):
-    progress_listener, recording = listener(monkeypatch)
+def test_failed_poll_is_shown_and_polls_only_at_v(display):
+    progress_listener, recording = listener(display)
     progress_listener.poll_failed("HTTP 503", 5.0)
     progress_listener.polled([task("EXECUTING")], 5.5, 4)
     assert recording.lines == [
@@ -123,28 +142,16 @@ class FakeWaiter:
 
 
 @pytest.fixture
-def run_action(monkeypatch):
-    clear_credentials(monkeypatch)
+def run_action(monkeypatch, display):
     FakeWaiter.made = []
     monkeypatch.setattr(action, "TaskWaiter", FakeWaiter)
     # What the plugin asked to wait for, as the fake waiter's tracker.
     monkeypatch.setattr(action, "make_tracker", lambda client, instance_id, **target: dict(target, instance_id=instance_id))
-    monkeypatch.setattr(action, "DmsClient", lambda settings: object())
-    monkeypatch.setattr(action, "display", RecordingDisplay())
+    monkeypatch.setattr(action, "DmsClient", lambda settings, on_retry=None: object())
 
     def run(args, timeout=0, check_mode=False, with_connection=True):
-        task = MagicMock(Task)
-        task.args = dict(CONNECTION, **args) if with_connection else dict(args)
-        task.async_val = 0
-        task.check_mode = check_mode
-        task.no_log = False
-        task.timeout = timeout
-        task.action = "hwcloud.dms.wait_for_task"
-        connection = MagicMock()
-        connection._shell.tmpdir = "/tmp"  # pylint: disable=protected-access  # ActionBase looks there
-        plugin = action.ActionModule(task=task, connection=connection, play_context=MagicMock(), loader=None, templar=None,
-                                     shared_loader_obj=None)
-        return plugin.run(task_vars={"inventory_hostname": "web1"})
+        return run_plugin(action, "hwcloud.dms.wait_for_task", dict(CONNECTION, **args) if with_connection else args,
+                          check_mode=check_mode, timeout=timeout)
 
     return run
 

@@ -15,6 +15,7 @@ from ansible_collections.hwcloud.dms.plugins.module_utils.changes import (
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ApiError, NotSentError, RetriesExhausted, TransportError
 from ansible_collections.hwcloud.dms.plugins.module_utils.http_client import HttpAnswer
 from ansible_collections.hwcloud.dms.plugins.module_utils.refusals import NOT_NOW, PRECONDITIONS, refusal_of
+from ansible_collections.hwcloud.dms.plugins.module_utils.waiter import WaitListener, WaitPhase
 from ansible_collections.hwcloud.dms.tests.unit.fakes import INSTANCE, FakeClock, FakeDms, FakeTask
 
 BUSY_CODE = "DMS.00400017"
@@ -108,6 +109,54 @@ def test_refused_as_busy_it_waits_for_idle_and_sends_again_until_accepted(clock)
     assert calls.sent_at[0] == 0 and calls.sent_at[1] >= 20 and calls.sent_at[2] >= calls.sent_at[1] + 30
 
 
+class PhaseRecorder(WaitListener):
+    """Which phase each wait of a change was heard in, and from when; and the refusals."""
+
+    def __init__(self, heard=None, phase=None):
+        self.heard = [] if heard is None else heard
+        self._phase = phase
+
+    def phase(self, phase, offset):
+        self.heard.append(("wait", phase, offset))
+        return PhaseRecorder(self.heard, phase)
+
+    def refused_for_now(self, refusal, times, waiting, elapsed):
+        self.heard.append(("refused", times, waiting, elapsed))
+
+    def status_changed(self, task, previous, elapsed, progress):
+        self.heard.append((self._phase, task["id"], task["status"]))
+
+
+def test_the_listener_hears_the_refusal_the_queue_and_the_own_task_in_turn(clock):
+    dms = FakeDms(clock, [FakeTask("other", "resizeInstance", [(-5, "EXECUTING"), (20, "SUCCESS")])])
+    listener = PhaseRecorder()
+    change = ChangeRunner(dms, INSTANCE, 600.0, listener=listener, clock=clock)
+    calls = ChangeOfDms(clock, dms)
+    outcome = ChangeOutcome()
+    sent_at = change.send(calls, outcome, wait_when_busy=True)
+    dms.tasks.append(FakeTask("j-1", "kafkaConfigModify", [(clock.t, "EXECUTING"), (clock.t + 5, "SUCCESS")]))
+    change.wait_for_task(outcome, sent_at)
+    heard = listener.heard
+    assert heard[0] == ("refused", 1, True, 0.0) and heard[1] == ("wait", WaitPhase.QUEUED, 0.0)
+    assert (WaitPhase.QUEUED, "other", "EXECUTING") in heard and (WaitPhase.QUEUED, "other", "SUCCESS") in heard
+    own = heard.index(next(entry for entry in heard if entry[:2] == ("wait", WaitPhase.OWN_TASK)))
+    assert heard[own][2] == pytest.approx(calls.sent_at[1]), "the own task's wait began when the change was taken"
+    assert heard[own + 1:] == [(WaitPhase.OWN_TASK, "j-1", "EXECUTING"), (WaitPhase.OWN_TASK, "j-1", "SUCCESS")]
+    busy_wait = outcome.busy_wait()
+    assert busy_wait["elapsed"] == pytest.approx(calls.sent_at[1]) and busy_wait["instance_statuses"] == []
+    assert [(task["id"], task["status"]) for task in busy_wait["tasks"]] == [("other", "SUCCESS")]
+
+
+def test_a_change_that_never_queued_has_no_busy_wait(clock):
+    dms, change = runner(clock, [FakeTask("other", "resizeInstance", [(-5, "EXECUTING")])])
+    outcome = ChangeOutcome()
+    change.send(Calls(clock, [accepted()]), outcome, wait_when_busy=True)
+    assert outcome.busy_wait() is None
+    refused_once = ChangeOutcome()
+    change.send(Calls(clock, [BUSY]), refused_once, wait_when_busy=False)
+    assert refused_once.refusals == 1 and refused_once.busy_wait() is None, "refused without waiting: nothing was waited behind"
+
+
 def test_refused_as_busy_without_waiting_returns_the_refusal(clock):
     dms, change = runner(clock, [FakeTask("other", "resizeInstance", [(-5, "EXECUTING")])])
     calls = Calls(clock, [BUSY])
@@ -184,6 +233,7 @@ def test_a_status_refusal_waits_until_the_instance_is_running_again_though_no_ta
     outcome = ChangeOutcome()
     change.send(calls, outcome, wait_when_busy=True)
     assert outcome.changed and 200 <= calls.sent_at[1] <= 210 and outcome.instance_status == "RUNNING"
+    assert outcome.busy_wait() == {"elapsed": calls.sent_at[1], "tasks": [], "instance_statuses": ["RESTARTING"]}
 
 
 def test_a_refusal_with_nothing_visible_behind_it_is_sent_again_after_growing_pauses(clock):

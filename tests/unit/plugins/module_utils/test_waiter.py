@@ -285,6 +285,26 @@ def test_each_bad_status_fails_with_name_id_status_and_elapsed(clock, status):
     assert outcome.as_result()["status"] == status
 
 
+STEPS = [{"name": "Check", "statue": "COMPLETED"}, {"name": "Restart the brokers", "statue": "failed"}, {"name": "Verify", "statue": "WAITING"}]
+
+
+def test_a_failed_task_names_the_step_its_progress_says_failed(clock):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (5, "FAILED")])], task_ids=["t1"],
+                                 progress={"t1": {"progress_percentage": 60, "step_list": STEPS}})
+    outcome = waiter.wait()
+    assert outcome.message.endswith("ended FAILED after 6.0 s at step Restart the brokers")
+    assert outcome.as_result()["failed_step"] == STEPS[1]
+    assert dms.kinds().count("progress") == 2, "once as it started, once as it failed"
+
+
+@pytest.mark.parametrize("progress", [None, {"step_list": [{"name": "Check", "statue": "COMPLETED"}]}, ApiError(400, "DMS.00400001", "No.", "r")],
+                         ids=["none", "no failed step", "refused"])
+def test_a_failed_task_without_a_failed_step_fails_as_before(clock, progress):
+    dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (5, "FAILED")])], task_ids=["t1"], progress={"t1": progress})
+    outcome = waiter.wait()
+    assert outcome.failed and outcome.message.endswith("ended FAILED after 6.0 s") and "failed_step" not in outcome.as_result()
+
+
 @pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "DELETED", "SUCCESS"])
 def test_empty_fail_on_status_never_fails_on_status(clock, status):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "EXECUTING"), (5, status)])], task_ids=["t1"], fail_on_status=[])
