@@ -23,6 +23,7 @@ import glob
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,7 @@ from nox.command import CommandFailed
 REPO = Path(__file__).resolve().parent
 REQUIREMENTS = REPO / "tests" / "requirements"
 JUNIT = REPO / ".nox" / "junit"  # every pytest junit file of a run, for the count line of tests/run.sh
+CPU = REPO / ".nox" / "cpu"  # the CPU seconds each session of a run took, for the summary of tests/run.sh
 # Python versions ansible-test may test module-side code on (tests/config.yml narrows them to 3.9+).
 PY_MINORS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 PYTEST_WARNINGS = "ignore:datetime.datetime.utcnow:DeprecationWarning:huaweicloudsdkcore.signer.signer"
@@ -397,7 +399,14 @@ def register(name: str, func, *args: str, python: str | bool | None = None, para
         session.env["HOME"] = str(home)
         # Ansible finds the remote (here: local) user's home from the password database, not from HOME.
         session.env["ANSIBLE_REMOTE_TMP"] = str(home / ".ansible" / "tmp")
-        func(session, *args)
+        try:
+            func(session, *args)
+        finally:
+            # Each session runs in a nox process of its own: its CPU is its own and that of the commands it waited for.
+            CPU.mkdir(parents=True, exist_ok=True)
+            used = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                       for field in ("ru_utime", "ru_stime"))
+            (CPU / f"{session.name}.json").write_text(json.dumps({"cpu_seconds": round(used, 1)}), encoding="utf-8")
 
     run.__doc__ = func.__doc__.format(*args)
     nox.session(name=name, python=python, allow_parallel=parallel)(run)

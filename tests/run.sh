@@ -22,7 +22,7 @@ fi
 
 # Three sessions at a time on two cores: the functional tests wait on task timelines part of the time, and more would
 # only share the same two cores among more processes (timing-sensitive tests suffer first).
-rm -rf .nox/junit .nox/report.json
+rm -rf .nox/junit .nox/cpu .nox/report.json
 rc=0
 "$venv/bin/nox" --parallel 3 --report .nox/report.json "$@" || rc=$?
 
@@ -36,9 +36,19 @@ try:
         sessions = json.load(report)["sessions"]
 except (OSError, ValueError):
     sessions = []
-print("\n%-16s %-9s %8s  %s" % ("session", "result", "seconds", "reason"))
+
+
+def cpu_seconds(name):
+    try:
+        with open(".nox/cpu/%s.json" % name, encoding="utf-8") as figures:
+            return "%8.1f" % json.load(figures)["cpu_seconds"]
+    except (OSError, ValueError, KeyError):
+        return "%8s" % "-"
+
+
+print("\n%-16s %-9s %8s %8s  %s" % ("session", "result", "seconds", "cpu s", "reason"))
 for s in sessions:
-    print("%-16s %-9s %8.1f  %s" % (s["name"], s["result"], s["duration"], s["reason"] or ""))
+    print("%-16s %-9s %8.1f %s  %s" % (s["name"], s["result"], s["duration"], cpu_seconds(s["name"]), s["reason"] or ""))
 failed = [s["name"] for s in sessions if s["result"] not in ("success", "skipped")]
 if failed:
     print("FAILED sessions: " + ", ".join(failed))

@@ -7,6 +7,7 @@ Thin: validate options, run the waiter, show its progress, shape the result.
 
 from __future__ import annotations
 
+from ansible_collections.hwcloud.dms.plugins.module_utils.change_record import wait_record
 from ansible_collections.hwcloud.dms.plugins.module_utils.client import DmsClient
 from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import ConfigurationError
@@ -28,7 +29,7 @@ class ActionModule(DmsAction):
     NAME = "hwcloud.dms.wait_for_task"
     ARGUMENT_SPEC = argument_spec_from_doc(DOCUMENTATION)
     REQUIRED_BY = {"created_after": "name"}
-    ALWAYS_RETURNED = {"msg": "", "tasks": [], "history": [], "elapsed": 0.0, "polls": 0, "api_calls": 0, "timed_out": False}
+    ALWAYS_RETURNED = {"msg": "", "tasks": [], "history": [], "elapsed": 0.0, "polls": 0, "api_calls": 0, "timed_out": False, "change": None}
 
     def act(self, params, host):
         missing_id = _empty_task_id(self._task.args)
@@ -42,6 +43,8 @@ class ActionModule(DmsAction):
         waiter = self._waiter(params, timeout, wait_seconds, host)
         outcome = waiter.check() if self._task.check_mode else waiter.wait()
         result = outcome.as_result()
+        if not self._task.check_mode:
+            result["change"] = wait_record(params["instance_id"], outcome)
         if outcome.timed_out and wait_seconds == until_deadline and until_deadline < timeout:
             result["msg"] += " (the deadline %s)" % params["deadline"]
         elif outcome.timed_out and wait_seconds < timeout:

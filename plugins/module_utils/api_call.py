@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import api_path, query_pairs
+from ansible_collections.hwcloud.dms.plugins.module_utils.change_record import UNKNOWN, change_record
 from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, is_batch_action
 from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.errors import (
@@ -26,7 +27,7 @@ LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
 # What a result holds before any answer came.
 NO_ANSWER = {"changed": False, "status": None, "json": None, "job_id": None, "request_id": None, "busy_refusals": 0, "busy_wait": None,
-             "waited": None, "instance_status": None}
+             "waited": None, "instance_status": None, "change": None}
 
 
 def body_option(body):
@@ -128,7 +129,7 @@ def call(params, client, check_mode=False, listener=None, wait_budget=None):
 
     Bad input raises ConfigurationError before any request; a DmsError raised came before the call (the project ID could
     not be looked up). ``listener`` (a WaitListener) hears the waits; ``wait_budget`` cuts the seconds of all waiting
-    short (the task keyword's timeout)."""
+    short (the task keyword's timeout). A write that was not a check returns its ``change`` (change_record.py)."""
     method = params["method"]
     path = api_path(params["path"])
     query = query_pairs(params["query"])
@@ -149,19 +150,33 @@ def call(params, client, check_mode=False, listener=None, wait_budget=None):
     if write and check_mode:
         return check_mode_result(result, runner, instance_id, body, wait_when_busy)
     outcome = ChangeOutcome()
+    unsure = False
     try:
         sent_at = runner.send(lambda: client.call(method, path, query, body, write=write, accepted=accepted), outcome, wait_when_busy,
                               task_name=wait_for_name if params["wait"] else None)
     except NotSentError as error:
         message = "The %s was not sent%s; reading the tasks before it failed: %s" % (method, "" if outcome.answer is None else " again", error)
-        return failed(result, message, busy_refusals=outcome.refusals, busy_wait=outcome.busy_wait(), **error_result(error))
+        result = failed(result, message, busy_refusals=outcome.refusals, busy_wait=outcome.busy_wait(), **error_result(error))
     except DmsError as error:
-        return failed(result, failure_message(method, error, accepted), busy_refusals=outcome.refusals, busy_wait=outcome.busy_wait(),
-                      **error_result(error))
+        unsure = isinstance(error, UnsafeToRetryError)
+        result = failed(result, failure_message(method, error, accepted), busy_refusals=outcome.refusals, busy_wait=outcome.busy_wait(),
+                        **error_result(error))
+    else:
+        result = judged(result, outcome, method, accepted, cut_short)
+        if params["wait"] and result["changed"] and not result.get("failed"):
+            result = waited_for(result, runner, outcome, sent_at, wait_for_name, method, cut_short)
+    if write:
+        what = {"method": method, "path": params["path"], "parameters": body}
+        result["change"] = change_record(instance_id, what, outcome, status=UNKNOWN if unsure else None)
+    return result
+
+
+def judged(result, outcome, method, accepted, cut_short):
+    """The result of a call DMS answered: failed when it did not take the change (nor will, for now)."""
     answer = outcome.answer
-    result.update(status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
+    result = dict(result, status=answer.status, json=answer.body, job_id=answer_job_id(answer.body), request_id=answer.request_id,
                   busy_refusals=outcome.refusals, busy_wait=outcome.busy_wait(), instance_status=outcome.instance_status,
-                  changed=write and outcome.changed)
+                  changed=method != "GET" and outcome.changed)
     if outcome.idle_wait is not None:
         note = cut_short if outcome.idle_wait.timed_out else ""
         return failed(result, "The %s was not sent again: %s%s" % (method, outcome.message, note), waited=outcome.idle_wait.as_result(),
@@ -170,14 +185,22 @@ def call(params, client, check_mode=False, listener=None, wait_budget=None):
         return failed(result, failure_message(method, answer.error, accepted, outcome), **error_result(answer.error))
     if outcome.message:
         return failed(result, "The %s failed: %s" % (method, outcome.message))
-    if params["wait"] and result["changed"]:
-        runner.wait_for_task(outcome, sent_at, wait_for_name)
-        if outcome.task_wait is not None:
-            result["waited"] = outcome.task_wait.as_result()
-        if outcome.message:
-            note = cut_short if outcome.task_wait is not None and outcome.task_wait.timed_out else ""
-            return failed(result, "The %s was accepted; %s%s" % (method, outcome.message, note))
     return result
+
+
+def waited_for(result, runner, outcome, sent_at, wait_for_name, method, cut_short):
+    """The result once the task of an accepted change was waited for: failed when it did not end SUCCESS in time."""
+    runner.wait_for_task(outcome, sent_at, wait_for_name)
+    if outcome.task_wait is not None:
+        result = dict(result, waited=outcome.task_wait.as_result())
+    if outcome.message:
+        note = cut_short if outcome.task_wait is not None and outcome.task_wait.timed_out else ""
+        return failed(result, "The %s was accepted; %s%s" % (method, outcome.message, note))
+    return result
+
+
+def failed(result, message, **details):
+    return dict(result, failed=True, msg=message, **details)
 
 
 def why_cut_short(params, wait_timeout, until_deadline, wait_budget):
@@ -187,7 +210,3 @@ def why_cut_short(params, wait_timeout, until_deadline, wait_budget):
     if wait_budget is not None and wait_budget < wait_timeout:
         return " (ended early to report before the task keyword timeout)"
     return ""
-
-
-def failed(result, message, **details):
-    return dict(result, failed=True, msg=message, **details)

@@ -65,7 +65,8 @@ class ChangeOutcome:
     WaitOutcome of the wait for the task it started. ``message``: why it failed, other than by its answer's error.
     ``queued``: seconds from the first call to the last, while it was refused for now and waited. ``waited_behind``:
     the tasks those waits saw running, in their last seen state; ``instance_statuses``: the statuses other than RUNNING
-    they saw the instance in.
+    they saw the instance in. ``request_ids``: the request ID of every answer, in order. ``first_call_at`` and ``sent_at``:
+    the wall times (ISO-8601) of the first call and the last.
     """
 
     def __init__(self):
@@ -81,6 +82,13 @@ class ChangeOutcome:
         self.queued = 0.0
         self.waited_behind = {}
         self.instance_statuses = []
+        self.request_ids = []
+        self.first_call_at = None
+        self.sent_at = None
+
+    def job_id(self):
+        """The job_id of the last answer; None without one."""
+        return None if self.answer is None else answer_job_id(self.answer.body)
 
     def busy_wait(self):
         """What the change queued behind, as the result's ``busy_wait``; None when it never waited for the instance."""
@@ -151,7 +159,11 @@ class ChangeRunner:
             sent_at = self._clock.wall()
             first_call = self._clock.monotonic() if first_call is None else first_call
             outcome.queued = self._clock.monotonic() - first_call
+            outcome.first_call_at = outcome.first_call_at or sent_at.isoformat()
+            outcome.sent_at = sent_at.isoformat()
             outcome.answer = send_call()
+            if outcome.answer.request_id:
+                outcome.request_ids.append(outcome.answer.request_id)
             if not self._refused_for_now(outcome):
                 return sent_at
             outcome.refusals += 1
@@ -177,7 +189,7 @@ class ChangeRunner:
         """Wait for the task the accepted answer names (its job_id) or, without one, the newest task named ``task_name``
         created since ``sent_at`` (less the clock skew the cloud allows) that was not there before the call. Without
         either, the outcome says what came back instead."""
-        job_id = answer_job_id(outcome.answer.body)
+        job_id = outcome.job_id()
         if job_id is not None:
             outcome.task_wait = self._waiter(WaitPhase.OWN_TASK, task_ids=[job_id]).wait()
         elif task_name is not None:

@@ -319,6 +319,74 @@ busy_wait:
       type: list
       elements: str
       sample: [EXTENDING]
+change:
+  description:
+    - One flat summary of the change, for C(ansible.builtin.set_stats), a report or a ticket (see the recipe
+      "Collect the changes of a run into one report"). Keys whose value is not known are null.
+    - Null for a V(GET) and in check mode.
+  returned: always, once the options are valid
+  type: dict
+  contains:
+    instance_id:
+      description: The instance the change is about; null when it is not known.
+      type: str
+    method:
+      description: The HTTP method.
+      type: str
+      sample: PUT
+    path:
+      description: The path as given, C({project_id}) not filled in.
+      type: str
+      sample: /v2/{project_id}/instances/11111111-2222-3333-4444-555555555555/configs
+    parameters:
+      description: What was sent, the body (with M(hwcloud.dms.dms_instance_config), the parameters that changed).
+      type: raw
+    job_id:
+      description: The task the change started.
+      type: str
+    task_name:
+      description: The name of that task, where it was waited for.
+      type: str
+      sample: kafkaConfigModify
+    user:
+      description: The IAM user the task names (the cloud sets it from the credentials), where it was waited for.
+      type: str
+    request_ids:
+      description: The request ID of every answer to the call, refusals included, to quote to support.
+      type: list
+      elements: str
+    queued_at:
+      description: When it was first sent (ISO-8601, the controller's clock).
+      type: str
+    sent_at:
+      description: When it was last sent, the call DMS took or last refused (ISO-8601, the controller's clock).
+      type: str
+    ended_at:
+      description: When the task last changed once it had ended, as the cloud gives it (its C(updated_at)).
+      type: str
+    queued_seconds:
+      description: Seconds from the first call to the last (see RV(busy_wait)).
+      type: float
+    duration:
+      description: Seconds the wait for its task took, from the call DMS took.
+      type: float
+    status:
+      description:
+        - The task's final status (C(SUCCESS), C(FAILED), C(CANCELLED), C(DELETED)) where it was waited for until it
+          ended; otherwise V(ACCEPTED) (taken, not waited for or not ended), V(REFUSED) (DMS answered without taking
+          it), V(NOT_SENT), or V(UNKNOWN) (it may or may not have been applied).
+      type: str
+      sample: SUCCESS
+    blocked_by:
+      description: What it queued behind - each task as its name and ID, and each status of the instance.
+      type: list
+      elements: str
+      sample: ["resizeInstance (ID 8abfa7b272adc5b40172b73130065ae7)"]
+    failed_step:
+      description: The step that failed, where the task's progress names one (see RV(waited)).
+      type: str
+  sample: {"instance_id": "11111111-2222-3333-4444-555555555555", "method": "PUT", "status": "SUCCESS",
+           "job_id": "8abfa7b272adc5b40172b73130065ae7", "task_name": "kafkaConfigModify", "queued_seconds": 20.4}
 would_wait:
   description: In check mode, whether O(when_busy=wait) would queue the change behind what holds the instance now.
   returned: check mode, for a write whose instance is known

@@ -237,6 +237,15 @@ waited:
   type: dict
   sample: {"status": "SUCCESS", "task": {"id": "8abfa7b272adc5b40172b73130065ae7", "name": "kafkaConfigModify", "status": "SUCCESS"},
            "polls": 4, "api_calls": 5, "elapsed": 7.3, "timed_out": false, "msg": "Ended after 7.3 s: ..."}
+change:
+  description:
+    - One flat summary of the change for C(ansible.builtin.set_stats), a report or a ticket, with the keys of
+      M(hwcloud.dms.dms_api)'s RV(hwcloud.dms.dms_api#module:change); its C(parameters) are RV(changes).
+    - Null when nothing was sent (nothing differed, or check mode).
+  returned: always
+  type: dict
+  sample: {"instance_id": "11111111-2222-3333-4444-555555555555", "method": "PUT", "status": "SUCCESS",
+           "job_id": "8abfa7b272adc5b40172b73130065ae7", "task_name": "kafkaConfigModify", "queued_seconds": 0.0}
 error:
   description: What the API answered, when the read or the change call failed with an API error.
   returned: on API failure
@@ -260,7 +269,10 @@ error:
       sample: 5b7fd8b1b1b04f8c9a1f2f9d6ad6a8e1
 """
 
+import functools
+
 from ansible_collections.hwcloud.dms.plugins.module_utils.api_path import PROJECT_ID, ApiPath
+from ansible_collections.hwcloud.dms.plugins.module_utils.change_record import UNKNOWN, change_record
 from ansible_collections.hwcloud.dms.plugins.module_utils.changes import ChangeOutcome, ChangeRunner, answer_job_id, shown
 from ansible_collections.hwcloud.dms.plugins.module_utils.clock import SYSTEM_CLOCK
 from ansible_collections.hwcloud.dms.plugins.module_utils.dms_module import run_module
@@ -287,7 +299,7 @@ ENGINE_NAMES = {"rabbitmq": "RabbitMQ", "rocketmq": "RocketMQ", "reliability": "
 
 def nothing_done(_params):
     return {"changed": False, "before": {}, "after": {}, "changes": [], "restart_required": [], "job_id": None, "request_id": None,
-            "busy_refusals": 0, "waited": None}
+            "busy_refusals": 0, "waited": None, "change": None}
 
 
 def reading(params):
@@ -320,20 +332,23 @@ def send_failure(error, outcome):
     return text
 
 
-def send_change(module, client, runner, path, change, result):
+def send_change(module, client, runner, path, change, result, record):
     """Send the change (again while refused for now, with when_busy: wait): its ChangeOutcome and the wall time it was last
-    sent. When DMS did not take it, the module fails saying why."""
+    sent. When DMS did not take it, the module fails saying why. ``record(outcome, status=None)`` is the change record."""
     outcome = ChangeOutcome()
     failure = None
     try:
         sent_at = runner.send(lambda: client.call("PUT", path, body=change.request_body(), write=True), outcome, module.params["when_busy"] == "wait")
     except DmsError as error:
-        failure = dict(result, busy_refusals=outcome.refusals, msg=send_failure(error, outcome), **error_result(error))
+        unsure = isinstance(error, UnsafeToRetryError)
+        failure = dict(result, busy_refusals=outcome.refusals, msg=send_failure(error, outcome), change=record(outcome, UNKNOWN if unsure else None),
+                       **error_result(error))
     if failure:
         # Outside the except block: ansible-core 2.18 adds the traceback of an exception being handled at -vvv.
         module.fail_json(**failure)
     answer = outcome.answer
-    result.update(changed=outcome.changed, job_id=answer_job_id(answer.body), request_id=answer.request_id, busy_refusals=outcome.refusals)
+    result.update(changed=outcome.changed, job_id=answer_job_id(answer.body), request_id=answer.request_id, busy_refusals=outcome.refusals,
+                  change=record(outcome))
     if outcome.idle_wait is not None:
         module.fail_json(msg="The configuration change was not sent again: %s" % outcome.message,
                          **dict(result, waited=outcome.idle_wait.as_result(), **error_result(answer.error)))
@@ -342,7 +357,7 @@ def send_change(module, client, runner, path, change, result):
     return outcome, sent_at
 
 
-def wait_for_change(module, runner, outcome, sent_at, result):
+def wait_for_change(module, runner, outcome, sent_at, result, record):
     """Wait for the task the accepted change's answer names; the module fails when it has none, or the task did not end
     SUCCESS within the time left."""
     if result["job_id"] is None:
@@ -350,6 +365,7 @@ def wait_for_change(module, runner, outcome, sent_at, result):
                              % (outcome.answer.status, shown(outcome.answer.body)), **result)
     runner.wait_for_task(outcome, sent_at)
     result["waited"] = outcome.task_wait.as_result()
+    result["change"] = record(outcome)
     if outcome.message:
         module.fail_json(msg="The configuration change was accepted; %s" % outcome.message, **result)
 
@@ -375,9 +391,11 @@ def run(module, client):
     result["changed"] = False  # until DMS takes the change
     if send_by is not None and SYSTEM_CLOCK.monotonic() >= send_by:
         module.fail_json(msg="The configuration change was not sent: the deadline passed while the parameters were read", **result)
-    outcome, sent_at = send_change(module, client, runner, path, change, result)
+    what = {"method": "PUT", "path": "/v2/{project_id}/instances/%s/configs" % instance_id, "parameters": change.changes}
+    record = functools.partial(change_record, instance_id, what)
+    outcome, sent_at = send_change(module, client, runner, path, change, result, record)
     if params["wait"]:
-        wait_for_change(module, runner, outcome, sent_at, result)
+        wait_for_change(module, runner, outcome, sent_at, result, record)
     return result
 
 

@@ -355,6 +355,16 @@ predicted_end:
   returned: when the wait failed because a task could not end in time
   type: str
   sample: "2024-05-01T04:12:31.120000+00:00"
+change:
+  description:
+    - A wait for one task (one O(task_id), or O(name)) sums it up for C(ansible.builtin.set_stats), a report or a
+      ticket, with the keys of M(hwcloud.dms.dms_api)'s RV(hwcloud.dms.dms_api#module:change) (C(job_id), C(task_name),
+      C(user), C(status), C(ended_at), C(duration), C(failed_step); what was sent is not known here and is null).
+    - Null for other waits, and in check mode.
+  returned: always
+  type: dict
+  sample: {"instance_id": "11111111-2222-3333-4444-555555555555", "job_id": "8abfa7b272adc5b40172b73130065ae7",
+           "task_name": "kafkaConfigModify", "status": "SUCCESS", "duration": 7.3}
 failed_step:
   description:
     - The step that failed, when a task ended C(FAILED) and its progress, asked once then, names one (Kafka and

@@ -70,6 +70,8 @@ def test_recipe_modify_configs_then_wait_on_the_job_id(emulator, playbook):
     assert change["json"] == {"job_id": change["job_id"], "dynamic_config": 0, "static_config": 1}
     assert change["url"] == "%s/v2/%s/instances/%s/configs" % (emulator.url, PROJECT_ID, INSTANCE_ID)
     assert waited["status"] == "SUCCESS" and waited["task"]["id"] == change["job_id"]
+    assert gate["change"] is None and change["change"]["status"] == "ACCEPTED", "the gate waits for no one task; the change was not waited for"
+    assert (waited["change"]["job_id"], waited["change"]["status"], waited["change"]["method"]) == (change["job_id"], "SUCCESS", None)
     [task] = report["tasks"]
     assert (task["name"], task["status"], task["params"]["static_configs"]) == ("kafkaConfigModify", "SUCCESS", RETENTION["kafka_configs"])
     assert gate["changed"] is False
@@ -155,7 +157,6 @@ RESIZE_WITH_PROGRESS = {"id": "t-resize", "name": "resizeInstance", "timeline": 
                         "progress": True}
 
 
-@pytest.mark.every_core
 def test_the_one_step_change_behind_a_running_resize_prints_its_queue_and_progress(emulator, playbook):
     """The README's one-step change: refused while a resize runs, queued behind it with its progress on screen, sent once
     the instance is RUNNING again, then its own task's lines; the result says what it queued behind and for how long."""
@@ -178,6 +179,11 @@ def test_the_one_step_change_behind_a_running_resize_prints_its_queue_and_progre
     # The gate reads the instance only on polls that find no task running: RUNNING by then, as the resize ended.
     assert busy_wait["instance_statuses"] == [] and busy_wait["elapsed"] > 0
     assert result["waited"]["status"] == "SUCCESS" and result["busy_refusals"] == 1
+    change = result["change"]
+    assert (change["status"], change["task_name"], change["job_id"], change["blocked_by"]) == (
+        "SUCCESS", "kafkaConfigModify", result["job_id"], ["resizeInstance (ID t-resize)"])
+    assert len(change["request_ids"]) == 2 and change["request_ids"][-1] == result["request_id"]
+    assert change["queued_seconds"] == busy_wait["elapsed"] and change["queued_at"] < change["sent_at"] and change["ended_at"]
     assert_clean(run)
 
 

@@ -56,6 +56,8 @@ def test_run_twice_the_first_changes_only_what_differs_and_waits_the_second_chan
     ]
     waited = first["waited"]
     assert (waited["status"], waited["task"]["id"], waited["task"]["name"]) == ("SUCCESS", first["job_id"], "kafkaConfigModify")
+    assert (first["change"]["status"], first["change"]["job_id"], first["change"]["parameters"]) == ("SUCCESS", first["job_id"], first["changes"])
+    assert second["change"] is None, "nothing sent, nothing to report"
     assert waited["task"]["params"] == {"static_configs": [{"name": "log.retention.hours", "value": "168"}],
                                         "dynamic_configs": [{"name": "auto.create.groups.enable", "value": "false"}]}
     assert second["changed"] is False and second["changes"] == [] and second["job_id"] is None and second["waited"] is None

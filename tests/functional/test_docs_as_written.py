@@ -9,6 +9,7 @@ reader would run it; the connection comes from the environment variables the doc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -96,6 +97,16 @@ def test_the_recipe_for_a_gone_instance_tells_gone_from_a_wrong_url(tmp_path, em
     wrong = dict(play, module_defaults={"group/hwcloud.dms.dms": {"region": REGION, "endpoint": emulator.url + "/wrong"}})
     returncode, output = run_as_written(tmp_path, emulator, [wrong], "wrong")
     assert returncode != 0 and "HTTP 404 APIG.0101: not an answer about the instance" in output, output
+
+
+def test_the_report_recipe_writes_one_summary_of_the_change(tmp_path, emulator):
+    [report] = [tasks for tasks in RECIPE_TASKS if recipe_id(tasks) == "Change the log retention once the instance is free, and wait for it"]
+    emulator.load(history())
+    returncode, output = run_as_written(tmp_path, emulator, [dict(PLAY, tasks=report)], "report")
+    assert returncode == 0, output
+    [change] = json.loads((tmp_path / "dms-changes.json").read_text(encoding="utf-8"))
+    assert (change["instance_id"], change["method"], change["task_name"], change["status"]) == (INSTANCE_ID, "PUT", "kafkaConfigModify", "SUCCESS")
+    assert change["job_id"] and change["request_ids"] and change["sent_at"] and change["ended_at"] and change["blocked_by"] == []
 
 
 @pytest.mark.every_core

@@ -117,6 +117,7 @@ class FakeOutcome:
         self._result = result
         self.timed_out = result.get("timed_out", False)
         self.failed = result.get("failed", False)
+        self.single_task = False  # no change record: that is change_record.py's, tested on its own
 
     def as_result(self):
         return dict(self._result)
