@@ -339,10 +339,13 @@ class TaskWaiter:
         known = self._tracker.known()
         for task in known:
             if task["status"] in self._fail_on_status:
+                # The step first: the message's time is then the wait's whole time, as the result's elapsed is.
+                step = self._failed_step(task) if task["status"] == "FAILED" else None
                 self._outcome.failed = True
                 self._outcome.message = "Task %s (ID %s) ended %s after %.1f s" % (task["name"], task["id"], task["status"], self._elapsed())
-                if task["status"] == "FAILED":
-                    self._name_failed_step(task)
+                if step is not None:
+                    self._outcome.failed_step = step
+                    self._outcome.message += " at step %s" % step.get("name")
                 return True
         missing = self._tracker.missing()
         if missing and self._elapsed() >= NOT_FOUND_GRACE:
@@ -407,20 +410,17 @@ class TaskWaiter:
         unfinished = [task for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
         return self._estimate.window(unfinished, self._tracker.durations, self._clock.monotonic(), self._clock.wall())
 
-    def _name_failed_step(self, task):
-        """Ask the progress of a task that ended FAILED once, for the step it names as failed. The cloud documents neither
-        progress after the end nor the values of a step's ``statue``: a step whose ``statue`` is FAILED (any case) is
-        taken as the failed one; no such step, or no progress, leaves the message as it is."""
+    def _failed_step(self, task):
+        """Ask the progress of a task that ended FAILED once, for the step it names as failed; None without one. The cloud
+        documents neither progress after the end nor the values of a step's ``statue``: a step whose ``statue`` is FAILED
+        (any case) is taken as the failed one."""
         try:
             progress = self._progress_reader.read(task["id"], deadline=self._call_deadline)
         except DmsError as error:
             self._listener.progress_failed(error, self._elapsed())
-            return
+            return None
         steps = (progress or {}).get("step_list") or []
-        failed = [step for step in steps if isinstance(step, dict) and str(step.get("statue", "")).upper() == "FAILED"]
-        if failed:
-            self._outcome.failed_step = failed[0]
-            self._outcome.message += " at step %s" % failed[0].get("name")
+        return next((step for step in steps if isinstance(step, dict) and str(step.get("statue", "")).upper() == "FAILED"), None)
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
