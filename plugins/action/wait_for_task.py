@@ -31,10 +31,13 @@ class ActionModule(DmsAction):
     REQUIRED_BY = {"created_after": "name"}
     ALWAYS_RETURNED = {"msg": "", "tasks": [], "history": [], "elapsed": 0.0, "polls": 0, "api_calls": 0, "timed_out": False, "change": None}
 
-    def act(self, params, host):
-        missing_id = _empty_task_id(self._task.args)
+    def check_raw_args(self, args):
+        # Before the conversion, which refuses a null member in its own words, or takes it for the string "None".
+        missing_id = _empty_task_id(args)
         if missing_id:
             raise ConfigurationError(missing_id)
+
+    def act(self, params, host):
         _wait_target_options(params)
         timeout = number_option("timeout", params["timeout"], 1, MAX_TIMEOUT, integer=True, unit="seconds")
         until_deadline = deadline_option("deadline", params["deadline"], SYSTEM_CLOCK.wall())

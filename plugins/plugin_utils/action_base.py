@@ -53,6 +53,7 @@ class DmsAction(ActionBase):
 
     def _validated_act(self, host):
         try:
+            self.check_raw_args(self._task.args)
             params = self._validated_params()
             if REQUESTS_IMPORT_ERROR is not None:
                 return {"failed": True, "msg": "%s needs the Python library requests on the controller: %s" % (self.NAME, REQUESTS_IMPORT_ERROR)}
@@ -63,6 +64,9 @@ class DmsAction(ActionBase):
     def always_returned(self):
         """Every key the documentation says is returned always, with its value before anything was done."""
         return dict(self.ALWAYS_RETURNED)
+
+    def check_raw_args(self, args):
+        """Refuse (ConfigurationError) what the argument spec's conversion would turn into something else, as given."""
 
     def act(self, params, host):
         raise NotImplementedError

@@ -311,9 +311,9 @@ def test_check_mode_still_looks_the_project_id_up(call_api, server):
     ({"status_code": [200, 999]}, "status_code must be an integer from 100 to 599, got 999"),
     # Before ansible-core 2.16 the conversion itself refuses any float for an int, in its own words.
     ({"status_code": [float("inf")]}, ("status_code must be a finite number within its documented range, got [inf]",
-                                       "Elements value for option 'status_code' is of type <class 'float'>")),
+                                       "Invalid options for hwcloud.dms.dms_api: Elements value for option 'status_code' is of type <class 'float'>")),
     ({"max_retries": float("inf")}, ("max_retries must be a finite number within its documented range, got inf",
-                                     "argument 'max_retries' is of type <class 'float'>")),
+                                     "Invalid options for hwcloud.dms.dms_api: argument 'max_retries' is of type <class 'float'>")),
     ({"secret_key": None}, "secret_key is missing"),
     ({"method": "PUT", "body": {}, "deadline": "2020-01-01T04:00:00Z"}, "deadline 2020-01-01T04:00:00Z has passed (it is "),
     ({"method": "PUT", "body": {}, "deadline": "04:00"}, "deadline must be a time, YYYYMMDDHHmmss or ISO-8601"),
