@@ -79,6 +79,12 @@ class EndEstimate:
     def learn_progress(self, task_id, progress, read_at):
         self._progress_windows[task_id] = progress_window(progress, read_at)
 
+    def seconds_left(self, unfinished, now):
+        """Task ID -> the seconds its last progress answer's ``remain_time`` leaves from ``now`` (never below 0), for those of
+        ``unfinished`` that had one."""
+        windows = ((task["id"], self._progress_windows.get(task["id"])) for task in unfinished)
+        return dict((task_id, max(0.0, (window.earliest + window.latest) / 2.0 - now)) for task_id, window in windows if window is not None)
+
     def ending_after(self, unfinished, moment):
         """(task, window) of each of ``unfinished`` whose last progress answer says it cannot end by ``moment``: a
         guess from past durations never condemns a wait, only what the cloud said of this task."""

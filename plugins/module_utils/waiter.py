@@ -110,8 +110,9 @@ class WaitListener:
     def instance_changed(self, status, previous, elapsed):
         """The gate read the instance's status for the first time (previous None), or it changed."""
 
-    def still_waiting(self, tasks, elapsed):
-        """A heartbeat during a long wait with no status change.
+    def still_waiting(self, tasks, elapsed, seconds_left):
+        """A heartbeat during a long wait with no status change; ``seconds_left``: task ID -> the seconds its last progress
+        answer leaves (for the tasks that had one).
 
         It asks for no progress: a call a minute would make the requests of a long wait grow without bound.
         """
@@ -249,7 +250,8 @@ class TaskWaiter:
                 last_heartbeat = self._clock.monotonic()
             elif self._clock.monotonic() - last_heartbeat >= HEARTBEAT:
                 last_heartbeat = self._clock.monotonic()
-                self._listener.still_waiting(self._tracker.known(), self._elapsed())
+                unfinished = [task for task in self._tracker.known() if task["status"] not in FINAL_STATUSES]
+                self._listener.still_waiting(self._tracker.known(), self._elapsed(), self._estimate.seconds_left(unfinished, self._clock.monotonic()))
             remaining = self._remaining()
             if remaining <= 0:
                 self._outcome.timed_out = True

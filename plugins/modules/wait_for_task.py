@@ -51,8 +51,10 @@ description:
     documents progress only during a Kafka capacity expansion. So it is never asked on a RabbitMQ instance (the first
     progress call of a wait reads the instance once to know its engine), and never again for a task whose progress
     call was refused. A still-waiting
-    line with the statuses follows every minute without change; it asks for no progress, so that a long wait
-    costs no request beyond its polls.
+    line with the statuses follows every minute without change, with the time the task's last progress answer left
+    (C(about 85 s left by its progress)); it asks for no progress, so that a long wait costs no request beyond its
+    polls. Each request that fails and is sent again prints a line saying which, why, and after what pause.
+    When a task ends C(FAILED), its progress is asked once more for the step that failed (see RV(failed_step)).
     Use C(-v) to see every poll and failed progress calls. Nothing is printed for a task with C(no_log).
 author:
   - hwcloud.dms contributors (@hwcloud)

@@ -42,8 +42,9 @@ class DisplayListener(WaitListener):
         prefix = self._queue_prefix() if not instance_ready(status) else ""
         self._say("%sinstance %s" % (prefix, "%s -> %s" % (previous, status) if previous else status), elapsed)
 
-    def still_waiting(self, tasks, elapsed):
-        states = ["%s (ID %s) %s" % (task["name"], task["id"], task["status"]) for task in tasks if task["status"] not in FINAL_STATUSES]
+    def still_waiting(self, tasks, elapsed, seconds_left):
+        states = ["%s (ID %s) %s%s" % (task["name"], task["id"], task["status"], _left_text(seconds_left.get(task["id"])))
+                  for task in tasks if task["status"] not in FINAL_STATUSES]
         self._say("%s: %s" % ("still queued behind" if self._queued else "still waiting", "; ".join(states) or "no task seen yet"), elapsed)
 
     def poll_failed(self, error, elapsed):
@@ -60,6 +61,13 @@ class DisplayListener(WaitListener):
 
     def _say(self, text, elapsed):
         display.display("%s: %s [%.1f s]" % (self._label, text, self._offset + elapsed))
+
+
+def _left_text(seconds):
+    """What a task's last progress answer leaves, for a heartbeat (no new progress is asked then)."""
+    if seconds is None:
+        return ""
+    return ", about %.0f s left by its progress" % seconds if seconds >= 1 else ", due to end by its progress"
 
 
 def progress_text(progress):

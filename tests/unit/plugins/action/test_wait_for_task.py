@@ -62,12 +62,12 @@ def test_lines_of_a_change_queued_behind_a_busy_instance_say_so_and_count_from_t
     queued.status_changed(task("EXECUTING", name="resizeInstance"), "CREATED", 2.0, {"progress_percentage": 40, "remain_time": 85})
     queued.instance_changed("RESTARTING", None, 3.0)
     queued.instance_changed("RUNNING", "RESTARTING", 4.0)
-    queued.still_waiting([task("EXECUTING", name="resizeInstance")], 70.0)
+    queued.still_waiting([task("EXECUTING", name="resizeInstance")], 70.0, {"t1": 24.6})
     assert [text for _level, text in display.lines] == [
         "dms_api [web1]: queued behind resizeInstance (ID t1) CREATED -> EXECUTING 40%, about 85 s left [12.0 s]",
         "dms_api [web1]: queued behind instance RESTARTING [13.0 s]",
         "dms_api [web1]: instance RESTARTING -> RUNNING [14.0 s]",
-        "dms_api [web1]: still queued behind: resizeInstance (ID t1) EXECUTING [80.0 s]",
+        "dms_api [web1]: still queued behind: resizeInstance (ID t1) EXECUTING, about 25 s left by its progress [80.0 s]",
     ]
 
 
@@ -88,7 +88,7 @@ def test_a_refusal_and_a_retry_are_lines_of_their_own(display):
 def test_heartbeat_names_only_unfinished_tasks(display):
     progress_listener, recording = listener(display)
     tasks = [task("EXECUTING", task_id="a"), task("SUCCESS", task_id="b")]
-    progress_listener.still_waiting(tasks, 61.0)
+    progress_listener.still_waiting(tasks, 61.0, {})
     assert recording.lines == [(0, "wait_for_task [web1]: still waiting: kafkaConfigModify (ID a) EXECUTING [61.0 s]")]
 
 

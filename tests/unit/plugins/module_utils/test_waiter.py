@@ -37,8 +37,8 @@ class Recorder(WaitListener):
     def status_changed(self, task, previous, elapsed, progress):
         self.events.append(("changed", self.clock.t, task["id"], previous, task["status"], elapsed, progress))
 
-    def still_waiting(self, tasks, elapsed):
-        self.events.append(("still", self.clock.t, [task["id"] for task in tasks], elapsed))
+    def still_waiting(self, tasks, elapsed, seconds_left):
+        self.events.append(("still", self.clock.t, [task["id"] for task in tasks], elapsed, seconds_left))
 
     def poll_failed(self, error, elapsed):
         self.events.append(("failed", self.clock.t, error, elapsed))
@@ -983,6 +983,15 @@ def test_heartbeat_after_a_minute_without_change_asks_for_no_progress(clock):
     assert HEARTBEAT <= beats[0] < HEARTBEAT + 10.0 + EPS
     assert all(later - earlier >= HEARTBEAT - EPS for earlier, later in zip(beats, beats[1:]))
     assert listener.of("still")[0][2] == ["t1"]
+    assert dms.kinds().count("progress") == 1
+
+
+def test_heartbeat_says_what_the_last_progress_answer_leaves_without_asking_again(clock):
+    tasks = [FakeTask("t1", "resize", [(0, "EXECUTING"), (300, "SUCCESS")])]
+    dms, listener, waiter = make(clock, tasks, task_ids=["t1"], progress={"t1": {"progress_percentage": 1, "remain_time": 300}})
+    waiter.wait()
+    [first, *_later] = listener.of("still")
+    assert first[4]["t1"] == pytest.approx(300 - first[1], abs=1.0)
     assert dms.kinds().count("progress") == 1
 
 
