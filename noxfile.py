@@ -34,6 +34,7 @@ from nox.command import CommandFailed
 
 REPO = Path(__file__).resolve().parent
 REQUIREMENTS = REPO / "tests" / "requirements"
+EDGE_CORES = ("2.15", "2.21")  # the oldest core the collection supports and the newest
 JUNIT = REPO / ".nox" / "junit"  # every pytest junit file of a run, for the count line of tests/run.sh
 CPU = REPO / ".nox" / "cpu"  # the CPU seconds each session of a run took, for the summary of tests/run.sh
 # Python versions ansible-test may test module-side code on (tests/config.yml narrows them to 3.9+).
@@ -257,11 +258,24 @@ def units(session: nox.Session, core: str) -> None:
         each(session, ansible_test, no_emulator_left)
 
 
+# The unit tests of code that imports ansible-core: where a core runs on the Python that 2.19's tests already run on,
+# the others (plain Python, the module_utils without Ansible imports) would test the same code on the same Python again.
+UNITS_OF_ANSIBLE_CODE = ("tests/unit/plugins/action", "tests/unit/plugins/modules", "tests/unit/plugins/module_utils/test_options.py",
+                         "tests/unit/plugins/test_docs_markup.py", "tests/unit/eda")
+
+
 def unit_tests(session: nox.Session, core: str) -> None:
     """pytest of the unit tests with ansible-core {0}."""
     install(session, f"core-{core}", "test")
     with work(session) as here:
         pytest(session, here, "tests/unit")
+
+
+def unit_tests_of_ansible_code(session: nox.Session, core: str) -> None:
+    """pytest of the unit tests of the code that imports ansible-core, with ansible-core {0}."""
+    install(session, f"core-{core}", "test")
+    with work(session) as here:
+        pytest(session, here, *UNITS_OF_ANSIBLE_CODE)
 
 
 def functional(session: nox.Session, core: str) -> None:
@@ -273,11 +287,11 @@ def functional(session: nox.Session, core: str) -> None:
 
 
 def every_core(session: nox.Session, core: str) -> None:
-    """The functional tests marked every_core with ansible-core {0}: each plugin for real, on every supported core."""
+    """The functional tests marked every_core with ansible-core {0} (and edge_cores, on the oldest and newest core)."""
     install(session, f"core-{core}", "test")
     with work(session) as here:
         build_and_install(session, here)
-        pytest(session, here, "-m", "every_core", "tests/functional")
+        pytest(session, here, "-m", "every_core or edge_cores" if core in EDGE_CORES else "every_core", "tests/functional")
 
 
 def lint(session: nox.Session) -> None:
@@ -413,20 +427,23 @@ def register(name: str, func, *args: str, python: str | bool | None = None, para
 
 
 # In the order the parallel runner starts them: the longest first. The whole functional suite runs on 2.19, the newest
-# core the default Python runs; the unit tests on the oldest, that one and the newest; each plugin for real (the
-# tests marked every_core) on every core. A functional run costs about three times the CPU of all the other tests of
-# a core, and two cores must finish the lot well within twenty minutes.
+# core the default Python runs; the unit tests on that one and the newest (on the oldest, which runs on the same Python
+# as 2.19, those of code that imports ansible-core); each plugin for real (the tests marked every_core) on every core,
+# and the tests marked edge_cores besides on the oldest core (the AWX execution environment's) and the newest. A
+# functional run costs about three times the CPU of all the other tests of a core, and two cores must finish the lot
+# within twenty minutes.
 register("functional-2.19", functional, "2.19")
 register("sanity-2.21", sanity, "2.21", python=CONTROLLER["2.21"])
 register("sanity-2.19", sanity, "2.19")
 register("units-2.19", units, "2.19")
-register("units-2.15", unit_tests, "2.15")
+# Early: it mostly waits on the emulator's task timelines, and fills the gaps the CPU-bound sessions leave.
+register("demo", demo, python=False)
+register("units-2.15", unit_tests_of_ansible_code, "2.15")
 register("units-2.21", unit_tests, "2.21", python=CONTROLLER["2.21"])
-for version in ("2.15", "2.16", "2.17", "2.18", "2.20", "2.21"):
+for version in ("2.15", "2.16", "2.17", "2.18", "2.20", "2.21"):  # 2.19 runs them all in functional-2.19
     register(f"every-core-{version}", every_core, version, python=CONTROLLER.get(version))
 register("release", release)
 register("lint", lint)
 register("docsite", docsite)
-register("demo", demo, python=False)
 # Alone, once everything else has finished, so that its figures are not skewed by the other sessions.
 register("benchmarks", benchmarks, parallel=False)

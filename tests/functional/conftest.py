@@ -37,6 +37,8 @@ RAW_YAML = re.compile(r'"<<yaml:([^"<>]*)>>"')
 def pytest_configure(config):
     config.addinivalue_line("markers", "every_core: a test that also runs on each ansible-core between the oldest and newest"
                                        " the collection supports, where not the whole suite runs (the every-core sessions of noxfile.py)")
+    config.addinivalue_line("markers", "edge_cores: a test that also runs on the oldest and the newest ansible-core the collection"
+                                       " supports (their every-core sessions), besides the whole suite's core")
 
 
 def scenario(tasks=None, generate=None, engine="kafka", faults=None, **extra):

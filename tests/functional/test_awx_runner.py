@@ -102,7 +102,7 @@ def run_job(job, environment, succeeds=True, playbook=None):
     return sorted(events, key=lambda event: event["counter"]), output, artifacts
 
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_a_job_with_the_documented_credential_type(emulator, tmp_path):
     emulator.load(scenario(tasks=[{"id": TASK_ID, "name": "kafkaConfigModify", "timeline": TIMELINE, "progress": True}]))
     job = Job(tmp_path)

@@ -277,7 +277,7 @@ def test_a_change_queued_past_its_deadline_is_never_sent(emulator, playbook):
     assert_clean(run)
 
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_check_mode_sends_no_write(emulator, playbook):
     emulator.load(writes_scenario())
     run = playbook.run([api("Change", method="PUT", path=CONFIGS_PATH, body=RETENTION)], check=True, ignore_errors=False)

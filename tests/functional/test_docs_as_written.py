@@ -109,7 +109,7 @@ def test_the_report_recipe_writes_one_summary_of_the_change(tmp_path, emulator):
     assert change["job_id"] and change["request_ids"] and change["sent_at"] and change["ended_at"] and change["blocked_by"] == []
 
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_the_readme_use_play_runs_as_written(tmp_path, emulator):
     [use] = [block for block in yaml_blocks("README.md") if isinstance(block, list) and block[0].get("hosts")]
     emulator.load(history())

@@ -366,7 +366,7 @@ def test_several_ids_cost_one_show_call_per_unfinished_task_per_poll(emulator, p
 GATE_FIRST = [[0, "EXECUTING"], [3, "SUCCESS"]]
 
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_gate_waits_until_nothing_runs_and_returns_at_once_when_idle(emulator, playbook):
     busy, idle = instance_id(1), instance_id(2)
     history = {"generate": [{"count": 20, "name": [NAME, "kafkaClientQuotaCreate"], "status": ["SUCCESS", "FAILED"], "created_offset": -120}]}
@@ -463,7 +463,7 @@ def test_a_wait_or_gate_that_the_tasks_progress_outlasts_fails_at_once(emulator,
     assert abs((predicted - datetime.fromisoformat(progress[-1]["time"])).total_seconds() - (148 - progress[-1]["clock"])) < 3
 
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_gate_fails_at_once_on_a_frozen_instance(emulator, playbook):
     emulator.load(instances_scenario({INSTANCE_ID: {"tasks": [], "status": "FROZEN"}}))
     run = playbook.run([wait("Gate", idle=True, timeout=600)])
@@ -652,7 +652,7 @@ def test_async_is_not_supported(input_run):
 # ---------------------------------------------------------------------------------------------------------
 # Check mode
 
-@pytest.mark.every_core
+@pytest.mark.edge_cores
 def test_check_mode_reads_once_and_never_waits_or_fails(emulator, playbook):
     other = instance_id(21)
     emulator.load(instances_scenario({
