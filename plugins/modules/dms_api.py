@@ -162,8 +162,8 @@ notes:
     M(hwcloud.dms.wait_for_task) does. While a change refused for now queues behind a busy instance
     (O(when_busy=wait)), it prints the refusal, then each task it waits behind and its progress
     (V(queued behind resizeInstance (ID ...\) EXECUTING 40%, about 85 s left)), and the instance's status changes.
-    With O(wait), it prints its own task's status changes. Without a change, a still-waiting line follows every minute, with the time the last progress answer left.
-    Nothing is printed for a task with C(no_log).
+    With O(wait), it prints its own task's status changes. Without a change, a still-waiting line follows every
+    minute, with the time the last progress answer left. Nothing is printed for a task with C(no_log).
   - Stopping the run (Ctrl-C, or cancelling an AWX job) stops the plugin where it is. A change still queued is
     never sent afterwards; one that was sent runs on in the cloud, and M(hwcloud.dms.wait_for_task) can wait for it
     (its RV(job_id), or O(hwcloud.dms.wait_for_task#module:name)).
