@@ -43,21 +43,21 @@ class ActionModule(DmsAction):
         until_deadline = deadline_option("deadline", params["deadline"], SYSTEM_CLOCK.wall())
         budget = self.wait_budget()
         wait_seconds = min(limit for limit in (timeout, budget, until_deadline) if limit is not None)
-        waiter = self._waiter(params, timeout, wait_seconds, host)
+        instance_id = path_segment_option("instance_id", params["instance_id"])
+        waiter = self._waiter(params, instance_id, timeout, wait_seconds, host)
         outcome = waiter.check() if self._task.check_mode else waiter.wait()
         result = outcome.as_result()
         if not self._task.check_mode:
-            result["change"] = wait_record(params["instance_id"], outcome)
+            result["change"] = wait_record(instance_id, outcome)
         if outcome.timed_out and wait_seconds == until_deadline and until_deadline < timeout:
             result["msg"] += " (the deadline %s)" % params["deadline"]
         elif outcome.timed_out and wait_seconds < timeout:
             result["msg"] += " (ended early to report before the task keyword timeout of %d s)" % self._task.timeout
         if self._task.check_mode and not outcome.failed:
-            result["msg"] = "Check mode: would wait for %s on instance %s" % (waiter.describe_target(), params["instance_id"])
+            result["msg"] = "Check mode: would wait for %s on instance %s" % (waiter.describe_target(), instance_id)
         return result
 
-    def _waiter(self, params, timeout, wait_seconds, host):
-        instance_id = path_segment_option("instance_id", params["instance_id"])
+    def _waiter(self, params, instance_id, timeout, wait_seconds, host):
         delay = number_option("delay", params["delay"], 0, timeout, integer=True, exclusive_maximum=True, unit="seconds", maximum_name="timeout")
         max_pause = number_option("sleep", params["sleep"], 1, MAX_SLEEP, integer=True, unit="seconds")
         name = required_text("name", params["name"]) if params["name"] is not None else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 from ansible_collections.hwcloud.dms.plugins.module_utils.tasks import FINAL_STATUSES
 
 # What a change that has no task status of its own came to.
-NOT_SENT = "NOT_SENT"  # never sent (bad timing, a failed read before it), or never sent again after a refusal
-REFUSED = "REFUSED"  # DMS answered, and did not take it
+NOT_SENT = "NOT_SENT"  # never sent: a deadline already past, a read before it that failed, a call that never left
+REFUSED = "REFUSED"  # DMS answered, and did not take it (the last answer, where it was sent again and never taken)
 ACCEPTED = "ACCEPTED"  # DMS took it; its task was not waited for, or had not ended
 UNKNOWN = "UNKNOWN"  # it may or may not have been applied (a timeout, a dropped connection or a 5xx after it left)
 

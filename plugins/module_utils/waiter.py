@@ -422,7 +422,9 @@ class TaskWaiter:
             self._listener.progress_failed(error, self._elapsed())
             return None
         steps = (progress or {}).get("step_list") or []
-        return next((step for step in steps if isinstance(step, dict) and str(step.get("statue", "")).upper() == "FAILED"), None)
+        # A step without a name names nothing: the message would say "at step None".
+        return next((step for step in steps if isinstance(step, dict) and isinstance(step.get("name"), str) and step["name"].strip()
+                     and str(step.get("statue", "")).upper() == "FAILED"), None)
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""

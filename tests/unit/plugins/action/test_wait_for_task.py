@@ -276,3 +276,9 @@ def test_every_form_of_a_sent_secret_is_masked_in_the_result(run_action, echo):
         FakeWaiter.outcome = dict(FakeWaiter.outcome, msg="done", history=[])
     assert echo not in json.dumps(result) and echo not in repr(result)
     assert "gateway said: bad token" in result["msg"]
+
+
+def test_check_mode_names_the_instance_as_it_is_read(run_action):
+    result = run_action({"instance_id": "  %s " % INSTANCE, "task_id": "t1"}, check_mode=True)
+    assert result["msg"] == "Check mode: would wait for the target on instance %s" % INSTANCE
+    assert FakeWaiter.made[-1]["instance_id"] == INSTANCE

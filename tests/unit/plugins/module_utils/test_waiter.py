@@ -297,8 +297,9 @@ def test_a_failed_task_names_the_step_its_progress_says_failed(clock):
     assert dms.kinds().count("progress") == 2, "once as it started, once as it failed"
 
 
-@pytest.mark.parametrize("progress", [None, {"step_list": [{"name": "Check", "statue": "COMPLETED"}]}, ApiError(400, "DMS.00400001", "No.", "r")],
-                         ids=["none", "no failed step", "refused"])
+@pytest.mark.parametrize("progress", [None, {"step_list": [{"name": "Check", "statue": "COMPLETED"}]}, {"step_list": [{"statue": "FAILED"}]},
+                                      ApiError(400, "DMS.00400001", "No.", "r")],
+                         ids=["none", "no failed step", "failed step without a name", "refused"])
 def test_a_failed_task_without_a_failed_step_fails_as_before(clock, progress):
     dms, listener, waiter = make(clock, [FakeTask("t1", "resize", [(0, "CREATED"), (5, "FAILED")])], task_ids=["t1"], progress={"t1": progress})
     outcome = waiter.wait()
