@@ -422,9 +422,7 @@ class TaskWaiter:
             self._listener.progress_failed(error, self._elapsed())
             return None
         steps = (progress or {}).get("step_list") or []
-        # A step without a name names nothing: the message would say "at step None".
-        return next((step for step in steps if isinstance(step, dict) and isinstance(step.get("name"), str) and step["name"].strip()
-                     and str(step.get("statue", "")).upper() == "FAILED"), None)
+        return next((step for step in steps if _named_failed_step(step)), None)
 
     def _progress(self, task):
         """The task's progress, when this poll may still spend its progress call and the deadline is not near."""
@@ -439,3 +437,9 @@ class TaskWaiter:
             return None
         self._estimate.learn_progress(task["id"], progress, self._clock.monotonic())
         return progress
+
+
+def _named_failed_step(step):
+    """Whether a step of a progress answer failed and has a name (one without names nothing: "at step None")."""
+    named = isinstance(step, dict) and isinstance(step.get("name"), str) and bool(step["name"].strip())
+    return named and str(step.get("statue", "")).upper() == "FAILED"
